@@ -1,0 +1,107 @@
+#include "common/config/cli_spec.h"
+
+#include <array>
+#include <charconv>
+
+#include "common/config/flag_values.h"
+
+namespace kcanary::cli {
+namespace {
+
+constexpr CommandSet kAll = Bit(Command::kRun) | Bit(Command::kCanary) | Bit(Command::kVerify);
+constexpr CommandSet kProducing = Bit(Command::kRun) | Bit(Command::kCanary);
+
+std::string FormatDouble(double value) {
+  char buffer[32];
+  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer), value);
+  return ec == std::errc() ? std::string(buffer, end) : std::string("?");
+}
+
+constexpr std::array<CommandSpec, 3> kCommands = {{
+    {Command::kRun, "run", "canary + verifier in one process (the sidecar default)",
+     "Runs the canary (producer) and the verifier (consumer) in one process that "
+     "shares one state store: the sidecar default. Without --brokers (and without "
+     "bootstrap.servers from -X/-F) it starts librdkafka's in-process mock cluster "
+     "(three brokers) and monitors it, so the whole pipeline and its metrics can be "
+     "tried with nothing else installed.",
+     /*requires_brokers=*/false, /*produces=*/true, /*consumes=*/true},
+    {Command::kCanary, "canary",
+     "the producer alone (pair it with verify, in any process or cluster)",
+     "Produces sequence-numbered records to every partition of the canary topic and "
+     "records the delivery outcome of each; outcomes travel in-band, so a verifier in "
+     "another process or behind MirrorMaker can classify them. Requires --brokers.",
+     /*requires_brokers=*/true, /*produces=*/true, /*consumes=*/false},
+    {Command::kVerify, "verify", "the verifier alone: reads, stores, then commits",
+     "Consumes the canary topic, stores each receipt durably before committing its "
+     "offset, and classifies every expected record (received, lost, expired, "
+     "duplicated, ...). Requires --brokers.",
+     /*requires_brokers=*/true, /*produces=*/false, /*consumes=*/true},
+}};
+
+constexpr std::array<OptionSpec, 11> kOptions = {{
+    {"-b", "--brokers", "HOST:PORT[,...]",
+     "Kafka bootstrap servers; overrides bootstrap.servers from -X/-F. canary and verify "
+     "need brokers from this flag or from -X/-F; run without any starts the embedded "
+     "mock cluster.",
+     OptionKind::kValue, kAll, nullptr, &SetBrokers},
+    {"-t", "--topic", "NAME", "Canary topic.", OptionKind::kValue, kAll,
+     [] { return Config{}.topic; }, &SetTopic},
+    {"-X", "", "KEY=VALUE",
+     "Set a librdkafka property; repeatable, the last one wins. Prefix the key with "
+     "canary. for the producer only or verifier. for the consumer only "
+     "(e.g. -X canary.acks=1).",
+     OptionKind::kProperty, kAll, nullptr, nullptr},
+    {"-F", "", "FILE",
+     "Read librdkafka properties from FILE: key=value lines, '#' or '!' starts a "
+     "comment; repeatable, later files win; same prefixes as -X.",
+     OptionKind::kPropertiesFile, kAll, nullptr, nullptr},
+    {"", "--state-dir", "DIR", "Directory of kcanary's durable state (RocksDB).",
+     OptionKind::kValue, kAll, [] { return Config{}.state_dir; }, &SetStateDir},
+    {"", "--listen", "HOST:PORT",
+     "Address of the HTTP listener serving /metrics, /healthz, /readyz, /status and /; "
+     "port 0 picks a free port.",
+     OptionKind::kValue, kAll, [] { return Config{}.listen; }, &SetListen},
+    {"", "--log-level", "LEVEL", "Log verbosity: trace, debug, info, warn or error.",
+     OptionKind::kValue, kAll, [] { return Config{}.log_level; }, &SetLogLevel},
+    {"", "--group", "ID", "Consumer group of the verifier; overrides group.id from -X/-F.",
+     OptionKind::kValue, kAll, [] { return std::string("kcanary-verifier-<topic>"); }, &SetGroup},
+    {"", "--rate", "RECORDS/S",
+     "Records per second per partition, > 0 and <= 1000000; fractions allowed "
+     "(0.1 = one record every 10 s).",
+     OptionKind::kValue, kProducing, [] { return FormatDouble(Config{}.rate); }, &SetRate},
+    {"", "--message-size", "BYTES", "Size of each record value in bytes, 64 to 16777216 (16 MiB).",
+     OptionKind::kValue, kProducing, [] { return std::to_string(Config{}.message_size); },
+     &SetMessageSize},
+    {"", "--partitions", "N",
+     "Partitions of the embedded mock cluster's canary topic, 1 to 1024; only without "
+     "--brokers.",
+     OptionKind::kValue, Bit(Command::kRun),
+     [] { return std::to_string(Config{}.embedded_partitions); }, &SetPartitions},
+}};
+
+}  // namespace
+
+std::span<const CommandSpec> Commands() { return kCommands; }
+std::span<const OptionSpec> Options() { return kOptions; }
+
+const CommandSpec* FindCommand(std::string_view name) {
+  for (const CommandSpec& spec : kCommands) {
+    if (spec.name == name) return &spec;
+  }
+  return nullptr;
+}
+
+const CommandSpec& GetCommand(Command command) {
+  for (const CommandSpec& spec : kCommands) {
+    if (spec.command == command) return spec;
+  }
+  return kCommands.front();  // unreachable: every Command has a row
+}
+
+std::string DisplayNames(const OptionSpec& option) {
+  if (option.short_name.empty()) return std::string(option.long_name);
+  if (option.long_name.empty()) return std::string(option.short_name);
+  return std::string(option.short_name) + ", " + std::string(option.long_name);
+}
+
+}  // namespace kcanary::cli
