@@ -74,13 +74,17 @@ TEST(IntervalMapTest, MatchesReferenceModel) {
       auto got = m.Get(q);
       auto it = ref.find(q);
       ASSERT_EQ(got.has_value(), it != ref.end()) << "key " << q << " step " << step;
-      if (got) ASSERT_EQ(*got, it->second);
+      if (got) {
+        ASSERT_EQ(*got, it->second);
+      }
     }
   }
   // Maximal coalescing: no two adjacent runs continue each other.
   std::optional<IntervalMap<Seq>::Run> prev;
   m.ForEachRun([&](const IntervalMap<Seq>::Run& r) {
-    if (prev && prev->end() == r.start) EXPECT_FALSE(prev->At(r.start) == r.first);
+    if (prev && prev->end() == r.start) {
+      EXPECT_FALSE(prev->At(r.start) == r.first);
+    }
     prev = r;
   });
 }

@@ -337,6 +337,19 @@ TEST_F(DetectorTest, AcksBelowTheWindowAreNotJudged) {
   EXPECT_EQ(d.Unseen(), 0);
 }
 
+TEST(DetectorStartTest, AcksBeforeStartBelowItAreNotJudged) {
+  PartitionDetector d(0, SmallMargin());
+  d.OnSent(kRun, 9);
+  d.OnOutcome(kRun, 0, 5, Acked(0));  // the canary saw the partition first
+  d.OnOutcome(kRun, 5, 5, Acked(5));
+  d.StartAt(5);
+  for (int i = 5; i < 10; ++i) d.OnRecord(i, kRun, i);
+  ExpectNoAnomaly(d.counts());
+  EXPECT_EQ(d.counts().received, 5u);
+  EXPECT_EQ(d.Unseen(), 0);
+  EXPECT_FALSE(d.seek_pending());
+}
+
 TEST_F(DetectorTest, HealthyStateStaysSmall) {
   PartitionDetector d(0, DetectorOptions{});
   d.StartAt(0);

@@ -1,0 +1,42 @@
+// kcanary's entry point: parse the command line, run the service until
+// SIGTERM or SIGINT, then stop it in order (drain the canary, store state).
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+#include "app/service.h"
+#include "common/config/config.h"
+
+int main(int argc, char** argv) {
+  const kcanary::ParseResult parsed = kcanary::ParseCommandLine(argc, argv, KCANARY_VERSION);
+  if (!parsed.config) {
+    std::fputs(parsed.output.c_str(), parsed.exit_code == 0 ? stdout : stderr);
+    return parsed.exit_code;
+  }
+  const kcanary::Config& config = *parsed.config;
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+
+  // Signals are taken by sigwait below, never by a thread in the middle of work.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  spdlog::info("kcanary {} ({}) starting: topic {}, state {}", KCANARY_VERSION,
+               kcanary::CommandName(config.command), config.topic, config.state_dir);
+  auto service = kcanary::Service::Start(config);
+  if (!service.ok()) {
+    spdlog::error("{}", service.status().message());
+    return 1;
+  }
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  spdlog::info("received {}: draining in-flight records and storing state",
+               signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+  (*service)->Stop();
+  spdlog::info("stopped cleanly");
+  return 0;
+}

@@ -1,0 +1,332 @@
+#include "app/service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "app/embedded_cluster.h"
+#include "canary/canary.h"
+#include "common/kafka/kafka_client.h"
+#include "verifier/verifier.h"
+
+namespace kcanary {
+namespace {
+
+nlohmann::json CountsJson(const ClassCounts& c, int64_t unseen) {
+  return {{"received", c.received},
+          {"lost", c.lost},
+          {"expired", c.expired},
+          {"not_committed", c.not_committed},
+          {"indeterminate", c.indeterminate},
+          {"recovered", c.recovered},
+          {"failed_but_visible", c.failed_but_visible},
+          {"duplicated", c.duplicated},
+          {"redelivered", c.redelivered},
+          {"reordered", c.reordered},
+          {"unseen", unseen},
+          {"offset_inconsistencies", c.offset_inconsistencies},
+          {"invalid", c.invalid},
+          {"unexpected", c.unexpected}};
+}
+
+Status ForgetState(StateStore* store, const std::string& state_namespace) {
+  WriteBatch batch;
+  for (const char* role : {"canary/", "verifier/"}) {
+    StatusOr<std::vector<std::pair<std::string, std::string>>> rows =
+        store->ScanPrefix(role + state_namespace + "/");
+    if (!rows.ok()) return rows.status();
+    for (const auto& [key, value] : *rows) batch.Delete(key);
+  }
+  return batch.empty() ? Status::Ok() : store->Write(batch);
+}
+
+}  // namespace
+
+Service::Service(Config config) : config_(std::move(config)) {}
+
+Service::~Service() { Stop(); }
+
+StatusOr<std::unique_ptr<Service>> Service::Start(const Config& config) {
+  std::unique_ptr<Service> service(new Service(config));
+  if (Status s = service->Init(); !s.ok()) {
+    service->Stop();
+    return s;
+  }
+  return service;
+}
+
+Status Service::Init() {
+  const bool run_canary = config_.command != Command::kVerify;
+  const bool run_verifier = config_.command != Command::kCanary;
+
+  StatusOr<std::unique_ptr<StateStore>> store = StateStore::Open(config_.state_dir, {});
+  if (!store.ok()) return store.status();
+  store_ = std::move(*store);
+
+  metrics_ = std::make_unique<Metrics>(config_.topic, KCANARY_VERSION, rd_kafka_version_str());
+  hub_ = std::make_unique<DetectorHub>(DetectorOptions{});
+
+  bootstrap_ = config_.brokers;
+  if (bootstrap_.empty()) {
+    StatusOr<std::unique_ptr<EmbeddedCluster>> cluster =
+        EmbeddedCluster::Start(3, config_.topic, config_.embedded_partitions);
+    if (!cluster.ok()) return cluster.status();
+    cluster_ = std::move(*cluster);
+    bootstrap_ = cluster_->bootstrap();
+    spdlog::warn(
+        "no --brokers given: monitoring an embedded mock Kafka cluster (3 brokers, {} partitions "
+        "at {}). It shows the pipeline; it cannot lose committed data. Use -b to watch a real "
+        "cluster.",
+        config_.embedded_partitions, bootstrap_);
+  }
+  Config effective = config_;
+  effective.brokers = bootstrap_;
+  // The embedded cluster starts empty on every start, so state kept for the
+  // previous one would describe records that no longer exist.
+  const std::string state_namespace = cluster_ ? "embedded/" + config_.topic : config_.topic;
+  if (cluster_) {
+    if (Status s = ForgetState(store_.get(), state_namespace); !s.ok()) return s;
+  }
+
+  if (run_verifier) {
+    VerifierOptions options;
+    options.topic = config_.topic;
+    options.state_namespace = state_namespace;
+    options.consumer_config = effective.ConsumerConfig();
+    spdlog::debug("verifier config:\n{}", RedactedDump(options.consumer_config));
+    StatusOr<std::unique_ptr<Verifier>> verifier =
+        Verifier::Create(options, store_.get(), metrics_.get(), hub_.get());
+    if (!verifier.ok()) return verifier.status();
+    verifier_ = std::move(*verifier);
+  }
+  // Restored totals are exported before anyone can scrape: a scrape that saw
+  // 0 and then the restored value would count the whole history again.
+  SyncMetrics();
+
+  http_.Handle("/metrics", [this] {
+    SyncMetrics();
+    return HttpResponse{200, Metrics::kContentType, metrics_->Serialize()};
+  });
+  http_.Handle("/healthz", [] { return HttpResponse{200, "text/plain; charset=utf-8", "ok\n"}; });
+  http_.Handle("/readyz", [this] {
+    return ready() ? HttpResponse{200, "text/plain; charset=utf-8", "ready\n"}
+                   : HttpResponse{503, "text/plain; charset=utf-8", "not ready\n"};
+  });
+  http_.Handle("/status", [this] { return HttpResponse{200, "application/json", StatusJson()}; });
+  http_.Handle("/", [this] { return HttpResponse{200, "text/html; charset=utf-8", IndexHtml()}; });
+  if (config_.listen != "none") {
+    if (Status s = http_.Start(config_.listen); !s.ok()) return s;
+    spdlog::info("serving /metrics, /healthz, /readyz, /status on http://{}", config_.listen);
+  }
+
+  if (verifier_) {
+    verifier_thread_ = std::thread([this] { verifier_->Run(stop_verifier_); });
+    // Let the verifier choose its start offsets before the canary writes, so
+    // the first canary records are judged too. A cluster that does not answer
+    // does not hold the canary back for long.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (run_canary && !verifier_->ready() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  if (run_canary) {
+    CanaryOptions options;
+    options.topic = config_.topic;
+    options.state_namespace = state_namespace;
+    options.rate = config_.rate;
+    options.message_size = config_.message_size;
+    options.producer_config = effective.ProducerConfig();
+    spdlog::debug("canary config:\n{}", RedactedDump(options.producer_config));
+    StatusOr<std::unique_ptr<Canary>> canary =
+        Canary::Create(options, store_.get(), metrics_.get(), verifier_ ? hub_.get() : nullptr);
+    if (!canary.ok()) return canary.status();
+    canary_ = std::move(*canary);
+    canary_thread_ = std::thread([this] { canary_->Run(stop_canary_); });
+  }
+  housekeeping_thread_ = std::thread([this] { Housekeeping(); });
+  return Status::Ok();
+}
+
+void Service::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  stop_canary_ = true;
+  if (canary_thread_.joinable()) canary_thread_.join();
+  // Let the verifier read what the canary flushed last.
+  if (verifier_ && canary_) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  stop_verifier_ = true;
+  if (verifier_thread_.joinable()) verifier_thread_.join();
+  stop_housekeeping_ = true;
+  if (housekeeping_thread_.joinable()) housekeeping_thread_.join();
+  http_.Stop();
+  if (metrics_) SyncMetrics();
+  canary_.reset();
+  verifier_.reset();
+  cluster_.reset();
+  store_.reset();
+}
+
+bool Service::ready() const {
+  return (!verifier_ || verifier_->ready()) && (!canary_ || canary_->ready());
+}
+
+void Service::SyncMetrics() {
+  if (!hub_ || !metrics_) return;
+  using C = Metrics::Class;
+  hub_->WithAll([&](std::map<int32_t, PartitionDetector>& all) {
+    for (auto& [p, d] : all) {
+      if (!d.started()) continue;
+      const ClassCounts& c = d.counts();
+      metrics_->SetClassTotal(C::kReceived, p, c.received);
+      metrics_->SetClassTotal(C::kLost, p, c.lost);
+      metrics_->SetClassTotal(C::kExpired, p, c.expired);
+      metrics_->SetClassTotal(C::kRecovered, p, c.recovered);
+      metrics_->SetClassTotal(C::kFailedButVisible, p, c.failed_but_visible);
+      metrics_->SetClassTotal(C::kDuplicated, p, c.duplicated);
+      metrics_->SetClassTotal(C::kRedelivered, p, c.redelivered);
+      metrics_->SetClassTotal(C::kReordered, p, c.reordered);
+      metrics_->SetClassTotal(C::kOffsetInconsistency, p, c.offset_inconsistencies);
+      metrics_->SetClassTotal(C::kUnexpected, p, c.unexpected);
+      for (const auto& [e, n] : c.not_committed) metrics_->SetNotCommittedTotal(p, e, n);
+      for (const auto& [e, n] : c.indeterminate) metrics_->SetIndeterminateTotal(p, e, n);
+      for (const auto& [r, n] : c.invalid) metrics_->SetInvalidTotal(p, r, n);
+      metrics_->SetUnseen(p, d.Unseen());
+    }
+  });
+  if (store_) metrics_->SetStateBytes(store_->ApproximateBytes());
+}
+
+void Service::Housekeeping() {
+  auto next_probe = std::chrono::steady_clock::now();
+  while (!stop_housekeeping_.load()) {
+    if (std::chrono::steady_clock::now() >= next_probe) {
+      ProbeCluster();
+      next_probe = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    }
+    SyncMetrics();
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
+// Cluster health is exported, not folded into readiness: a Kafka outage is
+// what kcanary exists to report, not a reason to restart the sidecar.
+void Service::ProbeCluster() {
+  rd_kafka_t* rk = verifier_ ? verifier_->handle() : canary_ ? canary_->handle() : nullptr;
+  if (rk == nullptr) return;
+  StatusOr<TopicInfo> info = DescribeTopic(rk, config_.topic, 3000);
+  const bool up = info.ok() || info.status().code() == Status::Code::kNotFound;
+  if (up != kafka_up_.load()) {
+    if (up) {
+      spdlog::info("Kafka cluster reachable");
+    } else {
+      spdlog::warn("Kafka cluster unreachable: {}", info.status().message());
+    }
+  }
+  kafka_up_ = up;
+  metrics_->SetKafkaUp(up);
+  if (!info.ok()) return;
+  metrics_->SetBrokers(static_cast<int>(info->brokers.size()));
+  for (int32_t broker : info->brokers) {
+    bool leads = false;
+    for (const PartitionInfo& p : info->partitions) leads = leads || p.leader == broker;
+    metrics_->SetBrokerLeadsCanaryPartition(broker, leads);
+  }
+}
+
+std::string Service::StatusJson() {
+  nlohmann::json j;
+  j["topic"] = config_.topic;
+  j["command"] = std::string(CommandName(config_.command));
+  j["embedded_cluster"] = embedded();
+  j["kafka_up"] = kafka_up_.load();
+  j["ready"] = ready();
+  if (canary_) {
+    char run[17];
+    std::snprintf(run, sizeof(run), "%016llx", static_cast<unsigned long long>(canary_->run_id()));
+    j["canary_run"] = run;
+  }
+  const std::map<int32_t, int64_t> lag =
+      verifier_ ? verifier_->lag() : std::map<int32_t, int64_t>{};
+  nlohmann::json partitions = nlohmann::json::array();
+  ClassCounts total;
+  int64_t total_unseen = 0;
+  hub_->WithAll([&](std::map<int32_t, PartitionDetector>& all) {
+    for (auto& [p, d] : all) {
+      if (!d.started()) continue;
+      nlohmann::json pj;
+      pj["partition"] = p;
+      pj["position"] = d.position();
+      auto it = lag.find(p);
+      pj["lag"] = it == lag.end() ? nlohmann::json(nullptr) : nlohmann::json(it->second);
+      nlohmann::json last = nlohmann::json::object();
+      for (const auto& [run, seq] : d.LastSequences()) {
+        char id[17];
+        std::snprintf(id, sizeof(id), "%016llx", static_cast<unsigned long long>(run));
+        last[id] = seq;
+      }
+      pj["last_sequence"] = last;
+      pj["pending_checks"] = d.PendingChecks();
+      pj["counts"] = CountsJson(d.counts(), d.Unseen());
+      partitions.push_back(pj);
+      const ClassCounts& c = d.counts();
+      total.received += c.received;
+      total.lost += c.lost;
+      total.expired += c.expired;
+      total.recovered += c.recovered;
+      total.failed_but_visible += c.failed_but_visible;
+      total.duplicated += c.duplicated;
+      total.redelivered += c.redelivered;
+      total.reordered += c.reordered;
+      total.offset_inconsistencies += c.offset_inconsistencies;
+      total.unexpected += c.unexpected;
+      for (const auto& [k, n] : c.not_committed) total.not_committed[k] += n;
+      for (const auto& [k, n] : c.indeterminate) total.indeterminate[k] += n;
+      for (const auto& [k, n] : c.invalid) total.invalid[k] += n;
+      total_unseen += d.Unseen();
+    }
+  });
+  j["totals"] = CountsJson(total, total_unseen);
+  j["partitions"] = partitions;
+  return j.dump(2) + "\n";
+}
+
+std::string Service::IndexHtml() {
+  const nlohmann::json status = nlohmann::json::parse(StatusJson());
+  const nlohmann::json& t = status["totals"];
+  auto sum = [](const nlohmann::json& labeled) {
+    uint64_t n = 0;
+    for (const auto& [k, v] : labeled.items()) n += v.get<uint64_t>();
+    return n;
+  };
+  const bool loss =
+      t["lost"].get<uint64_t>() > 0 || t["offset_inconsistencies"].get<uint64_t>() > 0;
+  std::string html =
+      "<!doctype html><html><head><meta charset=\"utf-8\"><title>kcanary</title>"
+      "<meta http-equiv=\"refresh\" content=\"5\">"
+      "<style>body{font-family:sans-serif;margin:2em}td,th{padding:2px 10px;text-align:right}"
+      ".bad{color:#b00;font-weight:bold}.ok{color:#070;font-weight:bold}</style></head><body>";
+  html += "<h1>kcanary</h1><p>topic <b>" + status["topic"].get<std::string>() + "</b> &middot; " +
+          status["command"].get<std::string>() +
+          (status["embedded_cluster"].get<bool>() ? " &middot; embedded mock cluster" : "") +
+          " &middot; Kafka " +
+          (status["kafka_up"].get<bool>() ? "up" : "<span class=bad>down</span>") + "</p>";
+  html += loss ? "<p class=bad>Committed messages were lost.</p>"
+               : "<p class=ok>No loss of committed messages detected.</p>";
+  html += "<table><tr><th>class</th><th>records</th></tr>";
+  for (const char* k :
+       {"received", "lost", "expired", "unseen", "recovered", "failed_but_visible", "duplicated",
+        "reordered", "redelivered", "offset_inconsistencies", "unexpected"}) {
+    html += std::string("<tr><td>") + k + "</td><td>" + t[k].dump() + "</td></tr>";
+  }
+  for (const char* k : {"not_committed", "indeterminate", "invalid"}) {
+    html += std::string("<tr><td>") + k + "</td><td>" + std::to_string(sum(t[k])) + "</td></tr>";
+  }
+  html +=
+      "</table><p><a href=\"/metrics\">/metrics</a> &middot; <a href=\"/status\">/status</a> "
+      "&middot; <a href=\"/healthz\">/healthz</a> &middot; <a href=\"/readyz\">/readyz</a></p>"
+      "</body></html>\n";
+  return html;
+}
+
+}  // namespace kcanary

@@ -1,0 +1,74 @@
+// Service: one kcanary process — state store, metrics, HTTP listener, and the
+// canary and/or verifier of the chosen command — started and stopped in the
+// order that keeps state consistent.
+//
+// Start order: store, detector state (verifier), exported totals, HTTP, the
+// verifier's assignment, then the canary, so every record the canary writes
+// lies at or above where the verifier starts. Stop order: the canary drains
+// its in-flight records first, then the verifier stores its final state.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "common/config/config.h"
+#include "common/http/http_server.h"
+#include "common/metrics/metrics.h"
+#include "common/status.h"
+#include "common/store/state_store.h"
+#include "verifier/detector_hub.h"
+
+namespace kcanary {
+
+class Canary;
+class Verifier;
+class EmbeddedCluster;
+
+class Service {
+ public:
+  static StatusOr<std::unique_ptr<Service>> Start(const Config& config);
+  ~Service();
+
+  void Stop();
+
+  int http_port() const { return http_.port(); }
+  bool embedded() const { return cluster_ != nullptr; }
+  /// The embedded mock cluster, for tests that inject faults (null otherwise).
+  EmbeddedCluster* cluster() const { return cluster_.get(); }
+  const std::string& bootstrap() const { return bootstrap_; }
+  Metrics& metrics() { return *metrics_; }
+  DetectorHub& hub() { return *hub_; }
+  bool ready() const;
+  std::string StatusJson();
+  std::string IndexHtml();
+  /// Copies detector totals and gauges into the exported metrics.
+  void SyncMetrics();
+
+ private:
+  explicit Service(Config config);
+  Status Init();
+  void Housekeeping();
+  void ProbeCluster();
+
+  Config config_;
+  std::string bootstrap_;
+  std::unique_ptr<EmbeddedCluster> cluster_;
+  std::unique_ptr<StateStore> store_;
+  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<DetectorHub> hub_;
+  std::unique_ptr<Verifier> verifier_;
+  std::unique_ptr<Canary> canary_;
+  HttpServer http_;
+  std::atomic<bool> stop_canary_{false};
+  std::atomic<bool> stop_verifier_{false};
+  std::atomic<bool> stop_housekeeping_{false};
+  std::atomic<bool> kafka_up_{false};
+  std::thread canary_thread_;
+  std::thread verifier_thread_;
+  std::thread housekeeping_thread_;
+  bool stopped_ = false;
+};
+
+}  // namespace kcanary

@@ -1,0 +1,351 @@
+#include "canary/canary.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <random>
+#include <thread>
+
+#include "proto/record_codec.h"
+#include "state.pb.h"
+
+namespace kcanary {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t WallMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+uint64_t NewRunId() {
+  std::random_device rd;
+  uint64_t id = 0;
+  while (id == 0) id = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  return id;
+}
+
+// Error label for sequences whose delivery report a killed canary never got.
+constexpr const char* kRestartError = "canary_restart";
+
+}  // namespace
+
+Canary::Canary(CanaryOptions options, StateStore* store, Metrics* metrics, DeliverySink* sink)
+    : options_(std::move(options)), store_(store), metrics_(metrics), sink_(sink) {}
+
+Canary::~Canary() {
+  if (topic_ != nullptr) rd_kafka_topic_destroy(topic_);
+}
+
+StatusOr<std::unique_ptr<Canary>> Canary::Create(const CanaryOptions& options, StateStore* store,
+                                                 Metrics* metrics, DeliverySink* sink) {
+  std::unique_ptr<Canary> canary(new Canary(options, store, metrics, sink));
+  if (Status s = canary->Init(); !s.ok()) return s;
+  return canary;
+}
+
+std::string Canary::Namespace() const {
+  return options_.state_namespace.empty() ? options_.topic : options_.state_namespace;
+}
+
+std::string Canary::PartitionKey(int32_t id) const {
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "%06d", id);
+  return "canary/" + Namespace() + "/p/" + buf;
+}
+
+Status Canary::Init() {
+  if (Status s = LoadState(); !s.ok()) return s;
+  return CreateProducer();
+}
+
+Status Canary::CreateProducer() {
+  StatusOr<rd_kafka_conf_t*> conf = BuildKafkaConf(options_.producer_config);
+  if (!conf.ok()) return conf.status();
+  rd_kafka_conf_set_dr_msg_cb(*conf, &Canary::DeliveryReport);
+  rd_kafka_conf_set_opaque(*conf, this);
+  StatusOr<KafkaHandle> producer = CreateKafkaClient(RD_KAFKA_PRODUCER, *conf);
+  if (!producer.ok()) return producer.status();
+  producer_ = std::move(*producer);
+  topic_ = rd_kafka_topic_new(producer_.get(), options_.topic.c_str(), nullptr);
+  return Status::Ok();
+}
+
+Status Canary::LoadState() {
+  const std::string run_key = "canary/" + Namespace() + "/run";
+  StatusOr<std::optional<std::string>> stored = store_->Get(run_key);
+  if (!stored.ok()) return stored.status();
+  state::CanaryState run;
+  if (stored->has_value()) {
+    if (!run.ParseFromString(**stored) || run.run_id() == 0) {
+      return Status::Corruption("canary state at " + run_key + " in " + store_->dir() +
+                                " does not parse; move the state directory away to reset");
+    }
+    run_id_ = run.run_id();
+    spdlog::info("canary: resuming run {:016x}", run_id_);
+  } else {
+    run_id_ = NewRunId();
+    run.set_run_id(run_id_);
+    run.set_topic(options_.topic);
+    WriteBatch batch;
+    batch.Put(run_key, run.SerializeAsString());
+    if (Status s = store_->Write(batch); !s.ok()) return s;
+    spdlog::info("canary: new run {:016x}", run_id_);
+  }
+
+  StatusOr<std::vector<std::pair<std::string, std::string>>> rows =
+      store_->ScanPrefix("canary/" + Namespace() + "/p/");
+  if (!rows.ok()) return rows.status();
+  for (const auto& [key, value] : *rows) {
+    state::CanaryPartitionState ps;
+    if (!ps.ParseFromString(value)) {
+      return Status::Corruption("canary state at " + key + " does not parse; move the state " +
+                                "directory away to reset");
+    }
+    Partition& p = partitions_[ps.partition()];
+    p.id = ps.partition();
+    p.next_seq = static_cast<int64_t>(ps.next_sequence());
+    p.stored_next = p.next_seq;
+    p.log.LoadFrom(ps.outcomes());
+    p.produced = ps.produced();
+    p.acked = ps.acked();
+    metrics_->AddPartition(p.id);
+    if (sink_ != nullptr && p.next_seq > 0) sink_->OnSent(run_id_, p.id, p.next_seq - 1);
+    // Sequences handed to the producer whose report the previous process
+    // never got: their fate is unknown, which is what POSSIBLY_PERSISTED says.
+    const int64_t in_doubt = p.next_seq - p.log.resolved_end();
+    if (in_doubt > 0) {
+      DeliveryOutcome o{Delivery::kPossibly, -1, kRestartError, p.next_seq - 1};
+      p.log.Add(p.log.resolved_end(), in_doubt, o);
+      p.dirty = true;
+      spdlog::warn("canary: partition {}: {} record(s) in flight at the last stop are in doubt",
+                   p.id, in_doubt);
+    }
+    if (sink_ != nullptr) {
+      for (const wire::Outcome& e : p.log.entries()) {
+        sink_->OnOutcome(run_id_, p.id, static_cast<int64_t>(e.first_sequence()),
+                         static_cast<int64_t>(e.count()), OutcomeFromWire(e));
+      }
+    }
+  }
+  return Persist();
+}
+
+void Canary::AddPartition(int32_t id) {
+  if (partitions_.count(id)) return;
+  Partition& p = partitions_[id];
+  p.id = id;
+  p.dirty = true;
+  metrics_->AddPartition(id);
+  spdlog::info("canary: producing to {}/{}", options_.topic, id);
+}
+
+void Canary::RefreshPartitions() {
+  StatusOr<TopicInfo> info = DescribeTopic(producer_.get(), options_.topic, 5000);
+  if (!info.ok()) {
+    spdlog::warn("canary: {}", info.status().message());
+    next_metadata_ = Clock::now() + std::chrono::seconds(2);
+    return;
+  }
+  for (const PartitionInfo& p : info->partitions) AddPartition(p.id);
+  next_metadata_ = Clock::now() + options_.metadata_refresh;
+  ready_ = true;
+}
+
+Status Canary::Persist() {
+  WriteBatch batch;
+  for (auto& [id, p] : partitions_) {
+    if (!p.dirty && p.stored_next == p.next_seq) continue;
+    state::CanaryPartitionState ps;
+    ps.set_partition(id);
+    ps.set_next_sequence(static_cast<uint64_t>(p.next_seq));
+    p.log.SaveTo(ps.mutable_outcomes());
+    ps.set_produced(p.produced);
+    ps.set_acked(p.acked);
+    batch.Put(PartitionKey(id), ps.SerializeAsString());
+  }
+  if (batch.empty()) return Status::Ok();
+  Status s = store_->Write(batch);
+  if (s.ok()) {
+    for (auto& [id, p] : partitions_) {
+      p.dirty = false;
+      p.stored_next = p.next_seq;
+    }
+  }
+  return s;
+}
+
+void Canary::Run(const std::atomic<bool>& stop) {
+  last_tick_ = Clock::now();
+  RefreshPartitions();
+  const double total_rate = std::max(1.0, options_.rate * std::max<size_t>(1, partitions_.size()));
+  const int poll_ms = std::clamp(static_cast<int>(1000.0 / total_rate), 1, 20);
+  while (!stop.load()) {
+    const auto now = Clock::now();
+    if (now >= next_metadata_) RefreshPartitions();
+    Tick(now);
+    rd_kafka_poll(producer_.get(), poll_ms);
+    char reason[256];
+    if (rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(producer_.get(), reason, sizeof(reason))) {
+      // The idempotent producer cannot go on (e.g. out-of-order sequence):
+      // settle what it holds, then carry on with a fresh instance.
+      spdlog::error("canary: fatal producer error {}: {}; restarting the producer",
+                    KafkaErrorName(fatal), reason);
+      Drain();
+      rd_kafka_topic_destroy(topic_);
+      topic_ = nullptr;
+      producer_.reset();
+      if (Status s = CreateProducer(); !s.ok()) {
+        spdlog::error("canary: cannot restart the producer: {}", s.message());
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+      }
+    }
+  }
+  Drain();
+}
+
+void Canary::Tick(Clock::time_point now) {
+  const double elapsed = std::chrono::duration<double>(now - last_tick_).count();
+  last_tick_ = now;
+  // After a stall the canary does not burst to catch up: a fraction of a
+  // second's worth is owed at most.
+  const double cap = options_.rate * 0.2 + 1;
+  int64_t due_total = 0;
+  for (auto& [id, p] : partitions_) {
+    p.budget = std::min(cap, p.budget + options_.rate * elapsed);
+    due_total += static_cast<int64_t>(p.budget);
+  }
+  if (due_total == 0) {
+    if (std::any_of(partitions_.begin(), partitions_.end(),
+                    [](const auto& kv) { return kv.second.dirty; })) {
+      if (Status s = Persist(); !s.ok()) spdlog::error("canary: {}", s.message());
+    }
+    return;
+  }
+  // Store the sequences about to be sent before sending them.
+  std::map<int32_t, int64_t> due;
+  for (auto& [id, p] : partitions_) {
+    const auto n = static_cast<int64_t>(p.budget);
+    if (n == 0) continue;
+    due[id] = n;
+    p.budget -= static_cast<double>(n);
+    p.next_seq += n;
+  }
+  if (Status s = Persist(); !s.ok()) {
+    // Without a stored sequence a crash could not tell in-doubt records
+    // apart: send nothing until the store works again.
+    spdlog::error("canary: not producing: {}", s.message());
+    for (auto& [id, n] : due) partitions_[id].next_seq -= n;
+    return;
+  }
+  for (auto& [id, n] : due) {
+    Partition& p = partitions_[id];
+    const int64_t first = p.next_seq - n;
+    p.next_seq = first;
+    for (int64_t i = 0; i < n; ++i) Produce(p);
+  }
+}
+
+void Canary::Produce(Partition& p) {
+  const int64_t seq = p.next_seq++;
+  wire::CanaryRecord record;
+  record.set_run_id(run_id_);
+  record.set_partition(p.id);
+  record.set_sequence(static_cast<uint64_t>(seq));
+  record.set_produce_time_us(WallMicros());
+  const size_t budget = options_.message_size > 64 ? options_.message_size - 48 : 16;
+  p.log.AppendSummary(&record, budget);
+  const std::string value = EncodeRecord(record, static_cast<size_t>(options_.message_size));
+  if (sink_ != nullptr) sink_->OnSent(run_id_, p.id, seq);
+  auto* flight = new InFlight{p.id, seq, Clock::now()};
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    err = rd_kafka_producev(producer_.get(), RD_KAFKA_V_RKT(topic_), RD_KAFKA_V_PARTITION(p.id),
+                            RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(flight),
+                            RD_KAFKA_V_END);
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
+    rd_kafka_poll(producer_.get(), 10);  // let delivery reports drain the queue
+  }
+  ++p.produced;
+  metrics_->MessageProduced(p.id);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    // Refused before it left the process: certainly not persisted.
+    delete flight;
+    RecordOutcome(p, seq, {Delivery::kNotPersisted, -1, KafkaErrorName(err), p.next_seq - 1});
+  }
+}
+
+void Canary::DeliveryReport(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
+  // Never let an exception cross into librdkafka.
+  try {
+    static_cast<Canary*>(opaque)->OnDelivery(msg);
+  } catch (const std::exception& e) {
+    spdlog::error("canary: delivery report handling failed: {}", e.what());
+  }
+}
+
+void Canary::OnDelivery(const rd_kafka_message_t* msg) {
+  std::unique_ptr<InFlight> flight(static_cast<InFlight*>(msg->_private));
+  if (!flight) return;
+  auto it = partitions_.find(flight->partition);
+  if (it == partitions_.end()) return;
+  Partition& p = it->second;
+  DeliveryOutcome outcome;
+  switch (rd_kafka_message_status(msg)) {
+    case RD_KAFKA_MSG_STATUS_PERSISTED:
+      outcome.status = Delivery::kPersisted;
+      outcome.offset = msg->offset;
+      break;
+    case RD_KAFKA_MSG_STATUS_NOT_PERSISTED:
+      outcome.status = Delivery::kNotPersisted;
+      break;
+    case RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED:
+      outcome.status = Delivery::kPossibly;
+      break;
+  }
+  if (outcome.status != Delivery::kPersisted) {
+    outcome.error = KafkaErrorName(msg->err);
+    outcome.fence = p.next_seq - 1;
+  }
+  if (outcome.status == Delivery::kPersisted) {
+    ++p.acked;
+    const double latency = std::chrono::duration<double>(Clock::now() - flight->sent).count();
+    metrics_->MessageAcked(p.id, latency, static_cast<double>(WallMicros()) / 1e6);
+  } else {
+    auto& last = last_error_log_[outcome.error];
+    if (Clock::now() - last > std::chrono::seconds(10)) {
+      last = Clock::now();
+      spdlog::warn("canary: {}/{} seq {}: delivery failed: {} ({})", options_.topic, p.id,
+                   flight->seq, outcome.error,
+                   outcome.status == Delivery::kPossibly ? "possibly persisted" : "not persisted");
+    }
+  }
+  RecordOutcome(p, flight->seq, outcome);
+}
+
+void Canary::RecordOutcome(Partition& p, int64_t seq, const DeliveryOutcome& outcome) {
+  p.log.Add(seq, 1, outcome);
+  p.dirty = true;
+  if (sink_ != nullptr) sink_->OnOutcome(run_id_, p.id, seq, 1, outcome);
+}
+
+void Canary::Drain() {
+  if (!producer_) return;
+  rd_kafka_flush(producer_.get(), static_cast<int>(options_.drain_timeout.count()));
+  if (rd_kafka_outq_len(producer_.get()) > 0) {
+    // Reports for what could not be delivered in time: purged queued records
+    // are not persisted, purged in-flight ones possibly persisted.
+    rd_kafka_purge(producer_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    for (int i = 0; i < 50 && rd_kafka_outq_len(producer_.get()) > 0; ++i) {
+      rd_kafka_poll(producer_.get(), 100);
+    }
+  }
+  if (Status s = Persist(); !s.ok())
+    spdlog::error("canary: final state not stored: {}", s.message());
+}
+
+}  // namespace kcanary

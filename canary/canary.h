@@ -1,0 +1,106 @@
+// Canary: writes sequence-numbered records to every partition of the canary
+// topic and handles the delivery report of every one of them.
+//
+// Each record carries (run, partition, sequence, send time) and a summary of
+// earlier outcomes on its partition. Before records are handed to librdkafka
+// the next sequence is stored, so after a kill -9 the restarted canary knows
+// which sequences were in doubt and marks them possibly persisted instead of
+// pretending they never existed. Outcomes go to the store, to the records'
+// summaries and, in `kcanary run`, straight to the detector.
+//
+// Threading: Run() owns the producer; delivery reports are served on that
+// thread. handle() may be used concurrently for metadata requests.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "canary/outcome_log.h"
+#include "common/config/config.h"
+#include "common/kafka/kafka_client.h"
+#include "common/metrics/metrics.h"
+#include "common/status.h"
+#include "common/store/state_store.h"
+#include "verifier/detector_hub.h"
+
+namespace kcanary {
+
+struct CanaryOptions {
+  std::string topic;
+  /// Keys in the state store live under "canary/<state_namespace>/" (default: the topic).
+  std::string state_namespace;
+  double rate = 10;  // records per second per partition
+  int64_t message_size = 256;
+  Properties producer_config;
+  std::chrono::milliseconds metadata_refresh{30'000};
+  std::chrono::milliseconds drain_timeout{10'000};
+};
+
+class Canary {
+ public:
+  /// Loads or starts the run; `sink` (may be null) receives every send and
+  /// outcome. `store` and `metrics` must outlive the canary.
+  static StatusOr<std::unique_ptr<Canary>> Create(const CanaryOptions& options, StateStore* store,
+                                                  Metrics* metrics, DeliverySink* sink);
+  ~Canary();
+
+  /// Produces until `stop`, then flushes, settles what is still in flight and
+  /// stores the final state.
+  void Run(const std::atomic<bool>& stop);
+
+  uint64_t run_id() const { return run_id_; }
+  rd_kafka_t* handle() const { return producer_.get(); }
+  bool ready() const { return ready_.load(); }
+
+ private:
+  struct Partition {
+    int32_t id = 0;
+    int64_t next_seq = 0;     // next sequence to hand to the producer
+    int64_t stored_next = 0;  // next_seq as last written to the store
+    OutcomeLog log;
+    uint64_t produced = 0;
+    uint64_t acked = 0;
+    double budget = 0;  // records owed by the rate limiter
+    bool dirty = false;
+  };
+  struct InFlight {
+    int32_t partition;
+    int64_t seq;
+    std::chrono::steady_clock::time_point sent;
+  };
+
+  Canary(CanaryOptions options, StateStore* store, Metrics* metrics, DeliverySink* sink);
+  Status Init();
+  Status CreateProducer();
+  Status LoadState();
+  void AddPartition(int32_t id);
+  void RefreshPartitions();
+  void Tick(std::chrono::steady_clock::time_point now);
+  void Produce(Partition& p);
+  void RecordOutcome(Partition& p, int64_t seq, const DeliveryOutcome& outcome);
+  void OnDelivery(const rd_kafka_message_t* msg);
+  Status Persist();
+  void Drain();
+  std::string Namespace() const;
+  std::string PartitionKey(int32_t id) const;
+  static void DeliveryReport(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opaque);
+
+  CanaryOptions options_;
+  StateStore* store_;
+  Metrics* metrics_;
+  DeliverySink* sink_;
+  uint64_t run_id_ = 0;
+  KafkaHandle producer_;
+  rd_kafka_topic_t* topic_ = nullptr;
+  std::map<int32_t, Partition> partitions_;
+  std::chrono::steady_clock::time_point last_tick_;
+  std::chrono::steady_clock::time_point next_metadata_;
+  std::map<std::string, std::chrono::steady_clock::time_point> last_error_log_;
+  std::atomic<bool> ready_{false};
+};
+
+}  // namespace kcanary

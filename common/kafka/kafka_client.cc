@@ -1,0 +1,78 @@
+#include "common/kafka/kafka_client.h"
+
+#include <algorithm>
+
+#include "common/config/secrets.h"
+
+namespace kcanary {
+
+StatusOr<rd_kafka_conf_t*> BuildKafkaConf(const std::map<std::string, std::string>& props) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  for (const auto& [key, value] : props) {
+    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      // librdkafka's message may quote the value: drop it for secrets.
+      return Status::InvalidArgument("librdkafka property " + key + ": " +
+                                     (IsSecretKey(key) ? std::string("invalid value") : err));
+    }
+  }
+  return conf;
+}
+
+StatusOr<KafkaHandle> CreateKafkaClient(rd_kafka_type_t type, rd_kafka_conf_t* conf) {
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof(err));
+  if (rk == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    return Status::InvalidArgument(std::string("cannot create Kafka client: ") + err);
+  }
+  return KafkaHandle(rk);
+}
+
+std::string KafkaErrorName(rd_kafka_resp_err_t err) { return rd_kafka_err2name(err); }
+
+StatusOr<TopicInfo> DescribeTopic(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  const rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+  rd_kafka_topic_destroy(rkt);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::Unavailable("metadata for topic " + topic + ": " + rd_kafka_err2str(err));
+  }
+  TopicInfo info;
+  for (int i = 0; i < md->broker_cnt; ++i) info.brokers.push_back(md->brokers[i].id);
+  Status status;
+  if (md->topic_cnt != 1) {
+    status = Status::NotFound("topic " + topic + " not in metadata");
+  } else if (md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const rd_kafka_resp_err_t terr = md->topics[0].err;
+    status = terr == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART
+                 ? Status::NotFound("topic " + topic + " does not exist")
+                 : Status::Unavailable("topic " + topic + ": " + rd_kafka_err2str(terr));
+  } else {
+    for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
+      const rd_kafka_metadata_partition_t& p = md->topics[0].partitions[i];
+      info.partitions.push_back({p.id, p.leader});
+    }
+    std::sort(info.partitions.begin(), info.partitions.end(),
+              [](const PartitionInfo& a, const PartitionInfo& b) { return a.id < b.id; });
+  }
+  rd_kafka_metadata_destroy(md);
+  if (!status.ok()) return status;
+  return info;
+}
+
+StatusOr<Watermarks> QueryWatermarks(rd_kafka_t* rk, const std::string& topic, int32_t partition,
+                                     int timeout_ms) {
+  Watermarks w;
+  const rd_kafka_resp_err_t err =
+      rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &w.low, &w.high, timeout_ms);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::Unavailable("watermarks of " + topic + "/" + std::to_string(partition) + ": " +
+                               rd_kafka_err2str(err));
+  }
+  return w;
+}
+
+}  // namespace kcanary

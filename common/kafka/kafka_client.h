@@ -1,0 +1,50 @@
+// The librdkafka edge shared by the canary, the verifier and the embedded
+// cluster: building client configs, metadata and watermark queries, with
+// librdkafka errors converted into Status values.
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace kcanary {
+
+struct KafkaDeleter {
+  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+};
+using KafkaHandle = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
+
+/// Builds a librdkafka config from key=value properties. An unknown key or a
+/// bad value gives an error naming the key (never a secret's value).
+StatusOr<rd_kafka_conf_t*> BuildKafkaConf(const std::map<std::string, std::string>& props);
+
+/// Creates a client of `type`; takes ownership of `conf` in every case.
+StatusOr<KafkaHandle> CreateKafkaClient(rd_kafka_type_t type, rd_kafka_conf_t* conf);
+
+std::string KafkaErrorName(rd_kafka_resp_err_t err);
+
+struct PartitionInfo {
+  int32_t id = 0;
+  int32_t leader = -1;
+};
+struct TopicInfo {
+  std::vector<PartitionInfo> partitions;
+  std::vector<int32_t> brokers;
+};
+/// Metadata of one topic; NotFound when the cluster does not have it.
+StatusOr<TopicInfo> DescribeTopic(rd_kafka_t* rk, const std::string& topic, int timeout_ms);
+
+struct Watermarks {
+  int64_t low = 0;
+  int64_t high = 0;
+};
+StatusOr<Watermarks> QueryWatermarks(rd_kafka_t* rk, const std::string& topic, int32_t partition,
+                                     int timeout_ms);
+
+}  // namespace kcanary

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs kcanary's build and test dependencies from Debian's packages.
+# Idempotent: packages already present are left as they are.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config clang-format
+  librdkafka-dev prometheus-cpp-dev librocksdb-dev libspdlog-dev
+  libprotobuf-dev protobuf-compiler libgtest-dev libgmock-dev
+  libcli11-dev nlohmann-json3-dev libcivetweb-dev zlib1g-dev
+  curl python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "install-deps: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

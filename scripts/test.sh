@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Sets up, builds (warnings are errors) and runs every test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export KCANARY_WERROR=ON
+./scripts/build.sh
+build="${KCANARY_BUILD_DIR:-build}"
+echo "== formatting"
+if ! clang-format --dry-run --Werror $(git ls-files '*.h' '*.cc' 2>/dev/null || find . -path ./build -prune -o -name '*.h' -print -o -name '*.cc' -print); then
+  echo "clang-format: files above need formatting (clang-format -i)" >&2
+  exit 1
+fi
+echo "== unit and integration tests"
+ctest --test-dir "$build" --output-on-failure -j2 --timeout 300

@@ -1,0 +1,320 @@
+#include "verifier/verifier.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <thread>
+#include <vector>
+
+#include "canary/outcome_log.h"
+#include "proto/record_codec.h"
+#include "state.pb.h"
+
+namespace kcanary {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double WallSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+struct PartitionListDeleter {
+  void operator()(rd_kafka_topic_partition_list_t* l) const {
+    rd_kafka_topic_partition_list_destroy(l);
+  }
+};
+using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
+
+}  // namespace
+
+Verifier::Verifier(VerifierOptions options, StateStore* store, Metrics* metrics, DetectorHub* hub)
+    : options_(std::move(options)), store_(store), metrics_(metrics), hub_(hub) {}
+
+Verifier::~Verifier() {
+  if (consumer_) rd_kafka_consumer_close(consumer_.get());
+}
+
+StatusOr<std::unique_ptr<Verifier>> Verifier::Create(const VerifierOptions& options,
+                                                     StateStore* store, Metrics* metrics,
+                                                     DetectorHub* hub) {
+  std::unique_ptr<Verifier> v(new Verifier(options, store, metrics, hub));
+  if (Status s = v->LoadState(); !s.ok()) return s;
+  if (Status s = v->CreateConsumer(); !s.ok()) return s;
+  return v;
+}
+
+std::string Verifier::Namespace() const {
+  return options_.state_namespace.empty() ? options_.topic : options_.state_namespace;
+}
+
+std::string Verifier::PartitionKey(int32_t id) const {
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "%06d", id);
+  return "verifier/" + Namespace() + "/p/" + buf;
+}
+
+Status Verifier::LoadState() {
+  StatusOr<std::vector<std::pair<std::string, std::string>>> rows =
+      store_->ScanPrefix("verifier/" + Namespace() + "/p/");
+  if (!rows.ok()) return rows.status();
+  for (const auto& [key, value] : *rows) {
+    state::PartitionState ps;
+    if (!ps.ParseFromString(value)) {
+      return Status::Corruption("verifier state at " + key + " in " + store_->dir() +
+                                " does not parse; move the state directory away to reset");
+    }
+    Status s = hub_->With(ps.partition(), [&](PartitionDetector& d) { return d.LoadFrom(ps); });
+    if (!s.ok()) return Status::Corruption(s.message() + " (" + key + ")");
+    metrics_->AddPartition(ps.partition());
+    spdlog::info("verifier: {}/{} resumes at offset {}", options_.topic, ps.partition(),
+                 ps.position());
+  }
+  return Status::Ok();
+}
+
+Status Verifier::CreateConsumer() {
+  StatusOr<rd_kafka_conf_t*> conf = BuildKafkaConf(options_.consumer_config);
+  if (!conf.ok()) return conf.status();
+  StatusOr<KafkaHandle> consumer = CreateKafkaClient(RD_KAFKA_CONSUMER, *conf);
+  if (!consumer.ok()) return consumer.status();
+  consumer_ = std::move(*consumer);
+  rd_kafka_poll_set_consumer(consumer_.get());
+  return Status::Ok();
+}
+
+void Verifier::RefreshAssignment() {
+  StatusOr<TopicInfo> info = DescribeTopic(consumer_.get(), options_.topic, 5000);
+  if (!info.ok()) {
+    spdlog::warn("verifier: {}", info.status().message());
+    next_metadata_ = Clock::now() + std::chrono::seconds(2);
+    return;
+  }
+  PartitionList add(rd_kafka_topic_partition_list_new(4));
+  for (const PartitionInfo& p : info->partitions) {
+    if (assigned_.count(p.id)) continue;
+    int64_t start = hub_->With(p.id, [](PartitionDetector& d) { return d.position(); });
+    if (start < 0) {
+      // No history: at first start begin at the log end (the canary's older
+      // records are not ours to judge); a partition added later is read from
+      // its beginning, since everything in it is new.
+      StatusOr<Watermarks> w = QueryWatermarks(consumer_.get(), options_.topic, p.id, 5000);
+      if (!w.ok()) {
+        spdlog::warn("verifier: {}", w.status().message());
+        next_metadata_ = Clock::now() + std::chrono::seconds(2);
+        return;
+      }
+      start = initial_assignment_done_ ? w->low : w->high;
+      hub_->With(p.id, [&](PartitionDetector& d) { d.StartAt(start); });
+    }
+    metrics_->AddPartition(p.id);
+    rd_kafka_topic_partition_list_add(add.get(), options_.topic.c_str(), p.id)->offset = start;
+    spdlog::info("verifier: reading {}/{} from offset {}", options_.topic, p.id, start);
+  }
+  if (add->cnt > 0) {
+    rd_kafka_error_t* error = rd_kafka_incremental_assign(consumer_.get(), add.get());
+    if (error != nullptr) {
+      spdlog::error("verifier: assign failed: {}", rd_kafka_error_string(error));
+      rd_kafka_error_destroy(error);
+      next_metadata_ = Clock::now() + std::chrono::seconds(2);
+      return;
+    }
+    for (int i = 0; i < add->cnt; ++i) assigned_.insert(add->elems[i].partition);
+  }
+  initial_assignment_done_ = true;
+  ready_ = true;
+  next_metadata_ = Clock::now() + options_.metadata_refresh;
+}
+
+void Verifier::Run(const std::atomic<bool>& stop) {
+  std::vector<rd_kafka_message_t*> batch;
+  batch.reserve(options_.batch_max);
+  while (!stop.load()) {
+    const auto now = Clock::now();
+    if (now >= next_metadata_) RefreshAssignment();
+    if (!ready_) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      continue;
+    }
+    const auto deadline = Clock::now() + options_.batch_window;
+    while (batch.size() < options_.batch_max) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      if (left <= 0) break;
+      rd_kafka_message_t* msg = rd_kafka_consumer_poll(consumer_.get(), static_cast<int>(left));
+      if (msg == nullptr) break;
+      batch.push_back(msg);
+    }
+    ProcessBatch(batch);
+    for (rd_kafka_message_t* msg : batch) rd_kafka_message_destroy(msg);
+    batch.clear();
+    if (Clock::now() >= next_prune_) {
+      Prune();
+      UpdateLag();
+      next_prune_ = Clock::now() + options_.prune_interval;
+    }
+  }
+}
+
+void Verifier::ProcessBatch(std::vector<rd_kafka_message_t*>& batch) {
+  std::set<int32_t> touched;
+  std::set<int32_t> out_of_range;
+  std::vector<double> latencies;
+  const double now = WallSeconds();
+  {
+    auto lock = hub_->Lock();
+    for (const rd_kafka_message_t* msg : batch) {
+      const int32_t partition = msg->partition;
+      if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
+      if (msg->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
+          msg->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
+        out_of_range.insert(partition);
+        continue;
+      }
+      if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (Clock::now() >= next_error_log_) {
+          spdlog::warn("verifier: consumer error: {}", rd_kafka_message_errstr(msg));
+          next_error_log_ = Clock::now() + std::chrono::seconds(10);
+        }
+        continue;
+      }
+      if (msg->rkt == nullptr || partition < 0 || !assigned_.count(partition)) continue;
+      PartitionDetector& d = hub_->Get(partition);
+      touched.insert(partition);
+      DecodeResult decoded = DecodeRecord(
+          std::string_view(static_cast<const char*>(msg->payload), msg->payload ? msg->len : 0));
+      if (decoded.record && decoded.record->partition() != partition) {
+        decoded.record.reset();
+        decoded.reason = InvalidReason::kPartitionMismatch;
+      }
+      if (!decoded.record) {
+        d.OnInvalid(msg->offset, std::string(InvalidReasonName(decoded.reason)));
+        continue;
+      }
+      const wire::CanaryRecord& r = *decoded.record;
+      const ReadResult result =
+          d.OnRecord(msg->offset, r.run_id(), static_cast<int64_t>(r.sequence()));
+      if (result.ignored) continue;  // a re-read is coming; it will be judged then
+      if (result.first_read)
+        latencies.push_back(now - static_cast<double>(r.produce_time_us()) / 1e6);
+      for (const wire::Outcome& o : r.outcomes()) {
+        d.OnOutcome(r.run_id(), static_cast<int64_t>(o.first_sequence()),
+                    static_cast<int64_t>(o.count()), OutcomeFromWire(o));
+      }
+    }
+  }
+  for (double latency : latencies) metrics_->FirstRead(latency, now);
+  for (int32_t partition : out_of_range) {
+    HandleOutOfRange(partition);
+    touched.insert(partition);
+  }
+  if (touched.empty()) return;
+  PersistAndCommit(touched);
+  PerformSeeks(touched);
+}
+
+void Verifier::HandleOutOfRange(int32_t partition) {
+  StatusOr<Watermarks> w = QueryWatermarks(consumer_.get(), options_.topic, partition, 5000);
+  if (!w.ok()) {
+    // Try again on the next round: ask for a seek to where we are.
+    spdlog::warn("verifier: {}/{} out of range, {}", options_.topic, partition,
+                 w.status().message());
+    hub_->With(partition,
+               [&](PartitionDetector& d) { d.OnOffsetOutOfRange(d.position(), d.position()); });
+    return;
+  }
+  const int64_t target = hub_->With(partition, [&](PartitionDetector& d) {
+    const int64_t from = d.position();
+    const int64_t to = d.OnOffsetOutOfRange(w->low, w->high);
+    spdlog::warn("verifier: {}/{} position {} outside the log [{}, {}): continuing at {}",
+                 options_.topic, partition, from, w->low, w->high, to);
+    return to;
+  });
+  (void)target;
+}
+
+void Verifier::PersistAndCommit(const std::set<int32_t>& touched) {
+  WriteBatch batch;
+  PartitionList offsets(rd_kafka_topic_partition_list_new(static_cast<int>(touched.size())));
+  {
+    auto lock = hub_->Lock();
+    for (int32_t partition : touched) {
+      PartitionDetector& d = hub_->Get(partition);
+      state::PartitionState ps;
+      d.SaveTo(&ps);
+      batch.Put(PartitionKey(partition), ps.SerializeAsString());
+      if (d.position() >= 0) {
+        rd_kafka_topic_partition_list_add(offsets.get(), options_.topic.c_str(), partition)
+            ->offset = d.position();
+      }
+    }
+  }
+  if (Status s = store_->Write(batch); !s.ok()) {
+    // Not stored, so not committed: a restart re-reads from the stored state.
+    ++store_failures_;
+    spdlog::error("verifier: state not stored, offsets not committed: {}", s.message());
+    return;
+  }
+  if (offsets->cnt > 0) rd_kafka_commit(consumer_.get(), offsets.get(), /*async=*/1);
+}
+
+void Verifier::PerformSeeks(const std::set<int32_t>& touched) {
+  PartitionList seeks(rd_kafka_topic_partition_list_new(1));
+  hub_->WithAll([&](std::map<int32_t, PartitionDetector>& all) {
+    for (int32_t partition : touched) {
+      PartitionDetector& d = all.at(partition);
+      if (!d.seek_pending()) continue;
+      rd_kafka_topic_partition_list_add(seeks.get(), options_.topic.c_str(), partition)->offset =
+          d.position();
+    }
+  });
+  if (seeks->cnt == 0) return;
+  // Re-assigning at the new offset works in every fetch state; a plain seek
+  // is refused for a partition stopped by auto.offset.reset=error.
+  rd_kafka_error_t* error = rd_kafka_incremental_unassign(consumer_.get(), seeks.get());
+  if (error == nullptr) error = rd_kafka_incremental_assign(consumer_.get(), seeks.get());
+  if (error != nullptr) {
+    spdlog::warn("verifier: seek failed: {}", rd_kafka_error_string(error));
+    rd_kafka_error_destroy(error);
+    return;  // still pending: reads stay ignored until a seek succeeds
+  }
+  for (int i = 0; i < seeks->cnt; ++i) {
+    const rd_kafka_topic_partition_t& tp = seeks->elems[i];
+    spdlog::info("verifier: re-reading {}/{} from offset {}", options_.topic, tp.partition,
+                 tp.offset);
+    hub_->With(tp.partition, [](PartitionDetector& d) { d.OnSeekDone(); });
+  }
+}
+
+void Verifier::UpdateLag() {
+  std::map<int32_t, int64_t> lag;
+  for (int32_t partition : assigned_) {
+    int64_t low = -1, high = -1;
+    if (rd_kafka_get_watermark_offsets(consumer_.get(), options_.topic.c_str(), partition, &low,
+                                       &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        high < 0) {
+      continue;
+    }
+    const int64_t position =
+        hub_->With(partition, [](PartitionDetector& d) { return d.position(); });
+    lag[partition] = std::max<int64_t>(0, high - position);
+    metrics_->SetConsumerLag(partition, lag[partition]);
+  }
+  std::lock_guard lock(lag_mu_);
+  lag_ = std::move(lag);
+}
+
+std::map<int32_t, int64_t> Verifier::lag() const {
+  std::lock_guard lock(lag_mu_);
+  return lag_;
+}
+
+void Verifier::Prune() {
+  for (int32_t partition : assigned_) {
+    int64_t low = -1, high = -1;
+    rd_kafka_get_watermark_offsets(consumer_.get(), options_.topic.c_str(), partition, &low, &high);
+    hub_->With(partition, [&](PartitionDetector& d) { d.Prune(low); });
+  }
+}
+
+}  // namespace kcanary

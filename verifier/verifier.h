@@ -1,0 +1,94 @@
+// Verifier: reads the canary topic and feeds every record to the detector.
+//
+// For each batch it reads, it writes the detector state of the partitions it
+// touched (receipts, verdicts and the consumed position) to the state store in
+// one atomic write, and only then commits offsets to Kafka. On restart it
+// resumes from its own stored positions, so a kill -9 at any moment neither
+// loses a receipt nor counts one twice. The consumer runs with
+// auto.offset.reset=error: a position that falls off the log is classified
+// (expired below the log start, truncated above its end), never skipped.
+//
+// Threading: Run() owns the consumer. handle() may be used concurrently for
+// metadata requests; lag() from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "common/config/config.h"
+#include "common/kafka/kafka_client.h"
+#include "common/metrics/metrics.h"
+#include "common/status.h"
+#include "common/store/state_store.h"
+#include "verifier/detector_hub.h"
+
+namespace kcanary {
+
+struct VerifierOptions {
+  std::string topic;
+  /// Keys in the state store live under "verifier/<state_namespace>/" (default: the topic).
+  std::string state_namespace;
+  Properties consumer_config;
+  size_t batch_max = 10'000;
+  std::chrono::milliseconds batch_window{100};
+  std::chrono::milliseconds metadata_refresh{30'000};
+  std::chrono::milliseconds prune_interval{10'000};
+};
+
+class Verifier {
+ public:
+  /// Loads stored state into `hub` and creates the consumer. `store`,
+  /// `metrics` and `hub` must outlive the verifier.
+  static StatusOr<std::unique_ptr<Verifier>> Create(const VerifierOptions& options,
+                                                    StateStore* store, Metrics* metrics,
+                                                    DetectorHub* hub);
+  ~Verifier();
+
+  /// Assigns every partition of the topic (at its stored position, or at
+  /// the log end on first start) and consumes until `stop`.
+  void Run(const std::atomic<bool>& stop);
+
+  rd_kafka_t* handle() const { return consumer_.get(); }
+  bool ready() const { return ready_.load(); }
+  /// Records between the position and the high watermark, per partition.
+  std::map<int32_t, int64_t> lag() const;
+  /// Number of failed state-store writes since start (each one skips a commit).
+  uint64_t store_failures() const { return store_failures_.load(); }
+
+ private:
+  Verifier(VerifierOptions options, StateStore* store, Metrics* metrics, DetectorHub* hub);
+  Status LoadState();
+  Status CreateConsumer();
+  void RefreshAssignment();
+  void ProcessBatch(std::vector<rd_kafka_message_t*>& batch);
+  void HandleOutOfRange(int32_t partition);
+  void PersistAndCommit(const std::set<int32_t>& touched);
+  void PerformSeeks(const std::set<int32_t>& touched);
+  void UpdateLag();
+  void Prune();
+  std::string Namespace() const;
+  std::string PartitionKey(int32_t id) const;
+
+  VerifierOptions options_;
+  StateStore* store_;
+  Metrics* metrics_;
+  DetectorHub* hub_;
+  KafkaHandle consumer_;
+  std::set<int32_t> assigned_;
+  bool initial_assignment_done_ = false;
+  std::chrono::steady_clock::time_point next_metadata_;
+  std::chrono::steady_clock::time_point next_prune_;
+  std::chrono::steady_clock::time_point next_error_log_;
+  mutable std::mutex lag_mu_;
+  std::map<int32_t, int64_t> lag_;
+  std::atomic<bool> ready_{false};
+  std::atomic<uint64_t> store_failures_{0};
+};
+
+}  // namespace kcanary
