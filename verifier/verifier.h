@@ -20,6 +20,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <tuple>
 
 #include "common/config/config.h"
 #include "common/kafka/kafka_client.h"
@@ -85,6 +86,9 @@ class Verifier {
   std::chrono::steady_clock::time_point next_metadata_;
   std::chrono::steady_clock::time_point next_prune_;
   std::chrono::steady_clock::time_point next_error_log_;
+  // Summary entries already applied: records repeat them until they age out.
+  using OutcomeKey = std::tuple<int32_t, uint64_t, uint64_t, uint64_t, int, int64_t, std::string>;
+  std::set<OutcomeKey> applied_outcomes_;
   mutable std::mutex lag_mu_;
   std::map<int32_t, int64_t> lag_;
   std::atomic<bool> ready_{false};
