@@ -24,6 +24,14 @@ PartitionDetector::PartitionDetector(int32_t partition, DetectorOptions options)
 void PartitionDetector::StartAt(int64_t offset) {
   position_ = offset;
   floor_ = offset;
+  // Acks that arrived before the verifier chose where to start (the canary
+  // may be first to see a new partition) cannot be judged below it.
+  std::vector<RecordRef> unjudged;
+  acks_.ForEach(INT64_MIN, offset, [&](const IntervalMap<AckRef>::Run& r) {
+    for (int64_t k = r.start; k < r.end(); ++k) unjudged.push_back(r.At(k).record);
+  });
+  if (!acks_.empty() && acks_.min_key() < offset) acks_.EraseBelow(offset);
+  for (const RecordRef& r : unjudged) SetVerdict(r.run_id, r.seq, 1, Verdict::kUnjudged);
 }
 
 void PartitionDetector::AddOwnRun(uint64_t run_id) { GetStream(run_id).own = true; }

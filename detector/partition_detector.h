@@ -100,6 +100,14 @@ class PartitionDetector {
   size_t ReadRuns() const { return reads_.run_count(); }
   size_t StreamCount() const { return streams_.size(); }
   size_t PendingChecks() const { return pending_.size(); }
+  /// Highest sequence read so far, per run.
+  std::map<uint64_t, int64_t> LastSequences() const {
+    std::map<uint64_t, int64_t> last;
+    for (const auto& [run_id, s] : streams_) {
+      if (s.pass_max_seq >= 0) last[run_id] = s.pass_max_seq;
+    }
+    return last;
+  }
 
   void SaveTo(state::PartitionState* out) const;
   Status LoadFrom(const state::PartitionState& in);
