@@ -19,8 +19,16 @@ namespace kcanary {
 
 class Status {
  public:
-  enum class Code { kOk, kInvalidArgument, kNotFound, kIoError, kCorruption, kUnavailable,
-                    kFailedPrecondition, kInternal };
+  enum class Code {
+    kOk,
+    kInvalidArgument,
+    kNotFound,
+    kIoError,
+    kCorruption,
+    kUnavailable,
+    kFailedPrecondition,
+    kInternal
+  };
 
   Status() = default;
   Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}

@@ -2,12 +2,28 @@
 
 #include <algorithm>
 
+#include <spdlog/spdlog.h>
+
 #include "common/config/secrets.h"
 
 namespace kcanary {
 
+namespace {
+
+// librdkafka logs from its own threads in syslog levels; keep one log format.
+void LogToSpdlog(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
+  const spdlog::level::level_enum lvl = level <= 3   ? spdlog::level::err
+                                        : level == 4 ? spdlog::level::warn
+                                        : level <= 6 ? spdlog::level::info
+                                                     : spdlog::level::debug;
+  spdlog::log(lvl, "librdkafka {} {}: {}", rk ? rd_kafka_name(rk) : "-", facility, message);
+}
+
+}  // namespace
+
 StatusOr<rd_kafka_conf_t*> BuildKafkaConf(const std::map<std::string, std::string>& props) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set_log_cb(conf, &LogToSpdlog);
   char err[512];
   for (const auto& [key, value] : props) {
     if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
