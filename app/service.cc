@@ -136,6 +136,7 @@ Status Service::Init() {
     options.state_namespace = state_namespace;
     options.rate = config_.rate;
     options.message_size = config_.message_size;
+    options.delivery_journal = config_.delivery_journal;
     options.producer_config = effective.ProducerConfig();
     spdlog::debug("canary config:\n{}", RedactedDump(options.producer_config));
     StatusOr<std::unique_ptr<Canary>> canary =

@@ -1,9 +1,13 @@
 #include "canary/canary.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <random>
 #include <thread>
 
@@ -38,6 +42,7 @@ Canary::Canary(CanaryOptions options, StateStore* store, Metrics* metrics, Deliv
 
 Canary::~Canary() {
   if (topic_ != nullptr) rd_kafka_topic_destroy(topic_);
+  if (journal_fd_ >= 0) close(journal_fd_);
 }
 
 StatusOr<std::unique_ptr<Canary>> Canary::Create(const CanaryOptions& options, StateStore* store,
@@ -58,6 +63,14 @@ std::string Canary::PartitionKey(int32_t id) const {
 }
 
 Status Canary::Init() {
+  if (!options_.delivery_journal.empty()) {
+    journal_fd_ =
+        open(options_.delivery_journal.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (journal_fd_ < 0) {
+      return Status::IoError("cannot open delivery journal " + options_.delivery_journal + ": " +
+                             std::strerror(errno));
+    }
+  }
   if (Status s = LoadState(); !s.ok()) return s;
   return CreateProducer();
 }
@@ -119,6 +132,7 @@ Status Canary::LoadState() {
     const int64_t in_doubt = p.next_seq - p.log.resolved_end();
     if (in_doubt > 0) {
       DeliveryOutcome o{Delivery::kPossibly, -1, kRestartError, p.next_seq - 1};
+      Journal(p.id, p.log.resolved_end(), in_doubt, o);
       p.log.Add(p.log.resolved_end(), in_doubt, o);
       p.dirty = true;
       spdlog::warn("canary: partition {}: {} record(s) in flight at the last stop are in doubt",
@@ -174,8 +188,33 @@ Status Canary::Persist() {
       p.dirty = false;
       p.stored_next = p.next_seq;
     }
+    // Only what is stored goes to the journal: after a crash it never claims
+    // an outcome that the restarted canary would contradict.
+    if (journal_fd_ >= 0 && !journal_pending_.empty()) {
+      if (write(journal_fd_, journal_pending_.data(), journal_pending_.size()) < 0) {
+        spdlog::error("canary: delivery journal write failed: {}", std::strerror(errno));
+      }
+      journal_pending_.clear();
+    }
   }
   return s;
+}
+
+void Canary::Journal(int32_t partition, int64_t first_seq, int64_t count,
+                     const DeliveryOutcome& o) {
+  if (journal_fd_ < 0) return;
+  static constexpr const char* kStatus[] = {"UNKNOWN", "PERSISTED", "NOT_PERSISTED",
+                                            "POSSIBLY_PERSISTED"};
+  char line[256];
+  for (int64_t seq = first_seq; seq < first_seq + count; ++seq) {
+    const int n =
+        std::snprintf(line, sizeof(line), "%016llx %d %lld %s %lld %s\n",
+                      static_cast<unsigned long long>(run_id_), partition,
+                      static_cast<long long>(seq), kStatus[static_cast<int>(o.status)],
+                      static_cast<long long>(o.status == Delivery::kPersisted ? o.offset : -1),
+                      o.error.empty() ? "-" : o.error.c_str());
+    if (n > 0) journal_pending_.append(line, std::min<size_t>(n, sizeof(line) - 1));
+  }
 }
 
 void Canary::Run(const std::atomic<bool>& stop) {
@@ -328,6 +367,7 @@ void Canary::OnDelivery(const rd_kafka_message_t* msg) {
 }
 
 void Canary::RecordOutcome(Partition& p, int64_t seq, const DeliveryOutcome& outcome) {
+  Journal(p.id, seq, 1, outcome);
   p.log.Add(seq, 1, outcome);
   p.dirty = true;
   if (sink_ != nullptr) sink_->OnOutcome(run_id_, p.id, seq, 1, outcome);

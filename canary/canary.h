@@ -38,6 +38,8 @@ struct CanaryOptions {
   Properties producer_config;
   std::chrono::milliseconds metadata_refresh{30'000};
   std::chrono::milliseconds drain_timeout{10'000};
+  /// If set, every outcome is appended here after it is stored (see Config).
+  std::string delivery_journal;
 };
 
 class Canary {
@@ -85,6 +87,7 @@ class Canary {
   void OnDelivery(const rd_kafka_message_t* msg);
   Status Persist();
   void Drain();
+  void Journal(int32_t partition, int64_t first_seq, int64_t count, const DeliveryOutcome& o);
   std::string Namespace() const;
   std::string PartitionKey(int32_t id) const;
   static void DeliveryReport(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opaque);
@@ -101,6 +104,8 @@ class Canary {
   std::chrono::steady_clock::time_point next_metadata_;
   std::map<std::string, std::chrono::steady_clock::time_point> last_error_log_;
   std::atomic<bool> ready_{false};
+  int journal_fd_ = -1;
+  std::string journal_pending_;  // lines for outcomes not stored yet
 };
 
 }  // namespace kcanary

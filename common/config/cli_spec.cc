@@ -38,7 +38,7 @@ constexpr std::array<CommandSpec, 3> kCommands = {{
      /*requires_brokers=*/true, /*produces=*/false, /*consumes=*/true},
 }};
 
-constexpr std::array<OptionSpec, 11> kOptions = {{
+constexpr std::array<OptionSpec, 12> kOptions = {{
     {"-b", "--brokers", "HOST:PORT[,...]",
      "Kafka bootstrap servers; overrides bootstrap.servers from -X/-F. canary and verify "
      "need brokers from this flag or from -X/-F; run without any starts the embedded "
@@ -58,8 +58,8 @@ constexpr std::array<OptionSpec, 11> kOptions = {{
     {"", "--state-dir", "DIR", "Directory of kcanary's durable state (RocksDB).",
      OptionKind::kValue, kAll, [] { return Config{}.state_dir; }, &SetStateDir},
     {"", "--listen", "HOST:PORT",
-     "Address of the HTTP listener serving /metrics, /healthz, /readyz, /status and /; "
-     "port 0 picks a free port.",
+     "HTTP listener for /metrics, /healthz, /readyz, /status and /; "
+     "port 0 picks a free port; none disables it.",
      OptionKind::kValue, kAll, [] { return Config{}.listen; }, &SetListen},
     {"", "--log-level", "LEVEL", "Log verbosity: trace, debug, info, warn or error.",
      OptionKind::kValue, kAll, [] { return Config{}.log_level; }, &SetLogLevel},
@@ -72,6 +72,10 @@ constexpr std::array<OptionSpec, 11> kOptions = {{
     {"", "--message-size", "BYTES", "Size of each record value in bytes, 64 to 16777216 (16 MiB).",
      OptionKind::kValue, kProducing, [] { return std::to_string(Config{}.message_size); },
      &SetMessageSize},
+    {"", "--delivery-journal", "FILE",
+     "Append every delivery outcome to FILE, one line per record (ground truth for tests and "
+     "audits; grows without bound).",
+     OptionKind::kValue, kProducing, nullptr, &SetDeliveryJournal},
     {"", "--partitions", "N",
      "Partitions of the embedded mock cluster's canary topic, 1 to 1024; only without "
      "--brokers.",

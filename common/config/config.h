@@ -51,6 +51,9 @@ struct Config {
   double rate = 10;                 // records per second per partition (canary)
   int64_t message_size = 256;       // bytes of each record value (canary)
   int32_t embedded_partitions = 6;  // partitions of the embedded mock cluster's topic
+  // If set, the canary appends every delivery outcome to this file (a line per
+  // record) after storing it: ground truth for tests and audits. Grows without bound.
+  std::string delivery_journal;
   Properties common_props;    // from -F files and unprefixed -X, applied to producer and consumer
   Properties producer_props;  // -X canary.<key>=v (prefix stripped): producer only
   Properties consumer_props;  // -X verifier.<key>=v (prefix stripped): consumer only

@@ -77,6 +77,10 @@ Status SetStateDir(std::string_view value, Config& config) {
 Status SetGroup(std::string_view value, Config& config) { return NonEmpty(value, config.group_id); }
 
 Status SetListen(std::string_view value, Config& config) {
+  if (value == "none") {  // no HTTP listener at all
+    config.listen = "none";
+    return Status::Ok();
+  }
   const Status bad = Status::InvalidArgument(
       Quote(value) + " is not HOST:PORT with PORT 0-65535 (e.g. 127.0.0.1:9642, [::1]:9642)");
   const std::size_t colon = value.rfind(':');
@@ -126,6 +130,12 @@ Status SetMessageSize(std::string_view value, Config& config) {
     return OutOfRange(value, "bytes per record must be 64 to 16777216 (16 MiB)");
   }
   config.message_size = *size;
+  return Status::Ok();
+}
+
+Status SetDeliveryJournal(std::string_view value, Config& config) {
+  if (value.empty()) return Status::InvalidArgument("needs a file path");
+  config.delivery_journal = std::string(value);
   return Status::Ok();
 }
 

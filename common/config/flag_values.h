@@ -31,6 +31,7 @@ Status SetLogLevel(std::string_view value, Config& config);     // trace|debug|i
 Status SetGroup(std::string_view value, Config& config);        // non-empty
 Status SetRate(std::string_view value, Config& config);         // (0, kMaxRate]
 Status SetMessageSize(std::string_view value, Config& config);  // [64, 16 MiB]
-Status SetPartitions(std::string_view value, Config& config);   // [1, 1024]
+Status SetDeliveryJournal(std::string_view value, Config& config);
+Status SetPartitions(std::string_view value, Config& config);  // [1, 1024]
 
 }  // namespace kcanary

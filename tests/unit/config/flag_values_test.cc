@@ -115,3 +115,22 @@ TEST(FlagValuesTest, NonEmptyStrings) {
 
 }  // namespace
 }  // namespace kcanary
+
+namespace kcanary {
+namespace {
+
+TEST(FlagValuesTest, ListenNoneDisablesTheListener) {
+  Config config;
+  ASSERT_TRUE(SetListen("none", config).ok());
+  EXPECT_EQ(config.listen, "none");
+}
+
+TEST(FlagValuesTest, DeliveryJournalNeedsAPath) {
+  Config config;
+  EXPECT_FALSE(SetDeliveryJournal("", config).ok());
+  ASSERT_TRUE(SetDeliveryJournal("/tmp/journal", config).ok());
+  EXPECT_EQ(config.delivery_journal, "/tmp/journal");
+}
+
+}  // namespace
+}  // namespace kcanary
