@@ -1,6 +1,7 @@
 // kcanary's entry point: parse the command line, run the service until
 // SIGTERM or SIGINT, then stop it in order (drain the canary, store state).
 #include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -15,6 +16,8 @@ int main(int argc, char** argv) {
     return parsed.exit_code;
   }
   const kcanary::Config& config = *parsed.config;
+  // Logs go to stderr, like every Kafka tool's; stdout stays for output.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("kcanary"));
   spdlog::set_level(spdlog::level::from_str(config.log_level));
 
   // Signals are taken by sigwait below, never by a thread in the middle of work.
