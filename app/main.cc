@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <thread>
 
 #include "app/service.h"
 #include "common/config/config.h"
@@ -28,15 +29,20 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // A dedicated thread takes SIGTERM/SIGINT.
+  int signal_number = 0;
+  std::thread waiter([&] { sigwait(&signals, &signal_number); });
+
   spdlog::info("kcanary {} ({}) starting: topic {}, state {}", KCANARY_VERSION,
                kcanary::CommandName(config.command), config.topic, config.state_dir);
   auto service = kcanary::Service::Start(config);
   if (!service.ok()) {
     spdlog::error("{}", service.status().message());
+    pthread_kill(waiter.native_handle(), SIGTERM);  // release the waiter
+    waiter.join();
     return 1;
   }
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  waiter.join();
   spdlog::info("received {}: draining in-flight records and storing state",
                signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
   (*service)->Stop();

@@ -117,19 +117,12 @@ Status Service::Init() {
   http_.Handle("/", [this] { return HttpResponse{200, "text/html; charset=utf-8", IndexHtml()}; });
   if (config_.listen != "none") {
     if (Status s = http_.Start(config_.listen); !s.ok()) return s;
-    spdlog::info("serving /metrics, /healthz, /readyz, /status on http://{}", config_.listen);
+    const std::string host = config_.listen.substr(0, config_.listen.rfind(':'));
+    spdlog::info("serving /metrics, /healthz, /readyz, /status on http://{}:{}", host,
+                 http_.port());
   }
 
-  if (verifier_) {
-    verifier_thread_ = std::thread([this] { verifier_->Run(stop_verifier_); });
-    // Let the verifier choose its start offsets before the canary writes, so
-    // the first canary records are judged too. A cluster that does not answer
-    // does not hold the canary back for long.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-    while (run_canary && !verifier_->ready() && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  }
+  if (verifier_) verifier_thread_ = std::thread([this] { verifier_->Run(stop_verifier_); });
   if (run_canary) {
     CanaryOptions options;
     options.topic = config_.topic;
@@ -143,24 +136,43 @@ Status Service::Init() {
         Canary::Create(options, store_.get(), metrics_.get(), verifier_ ? hub_.get() : nullptr);
     if (!canary.ok()) return canary.status();
     canary_ = std::move(*canary);
-    canary_thread_ = std::thread([this] { canary_->Run(stop_canary_); });
+    canary_thread_ = std::thread([this] {
+      // Let the verifier choose (and store) its start offsets before the
+      // canary writes, so the first canary records are judged too. A cluster
+      // that does not answer does not hold the canary back for long.
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+      while (verifier_ && !verifier_->ready() && !stop_canary_.load() &&
+             std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      canary_->Run(stop_canary_);
+    });
   }
   housekeeping_thread_ = std::thread([this] { Housekeeping(); });
+  started_ = true;
   return Status::Ok();
 }
 
 void Service::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  started_ = false;
   stop_canary_ = true;
+  stop_housekeeping_ = true;
+  // CivetWeb takes a moment to stop: overlap it with the drain.
+  std::thread http_stopper([this] { http_.Stop(); });
   if (canary_thread_.joinable()) canary_thread_.join();
   // Let the verifier read what the canary flushed last.
-  if (verifier_ && canary_) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  if (verifier_thread_.joinable() && canary_) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
   stop_verifier_ = true;
   if (verifier_thread_.joinable()) verifier_thread_.join();
-  stop_housekeeping_ = true;
+  // The canary's last outcomes reached the detector after the verifier's
+  // last batch: store them too.
+  if (verifier_) verifier_->StoreAll();
   if (housekeeping_thread_.joinable()) housekeeping_thread_.join();
-  http_.Stop();
+  http_stopper.join();
   if (metrics_) SyncMetrics();
   canary_.reset();
   verifier_.reset();
@@ -168,9 +180,7 @@ void Service::Stop() {
   store_.reset();
 }
 
-bool Service::ready() const {
-  return (!verifier_ || verifier_->ready()) && (!canary_ || canary_->ready());
-}
+bool Service::consuming() const { return verifier_ && verifier_->ready(); }
 
 void Service::SyncMetrics() {
   if (!hub_ || !metrics_) return;
@@ -215,7 +225,7 @@ void Service::Housekeeping() {
 void Service::ProbeCluster() {
   rd_kafka_t* rk = verifier_ ? verifier_->handle() : canary_ ? canary_->handle() : nullptr;
   if (rk == nullptr) return;
-  StatusOr<TopicInfo> info = DescribeTopic(rk, config_.topic, 3000);
+  StatusOr<TopicInfo> info = DescribeTopic(rk, config_.topic, 2000);
   const bool up = info.ok() || info.status().code() == Status::Code::kNotFound;
   if (up != kafka_up_.load()) {
     if (up) {
@@ -242,6 +252,7 @@ std::string Service::StatusJson() {
   j["embedded_cluster"] = embedded();
   j["kafka_up"] = kafka_up_.load();
   j["ready"] = ready();
+  j["consuming"] = consuming();
   if (canary_) {
     char run[17];
     std::snprintf(run, sizeof(run), "%016llx", static_cast<unsigned long long>(canary_->run_id()));

@@ -3,7 +3,8 @@
 // order that keeps state consistent.
 //
 // Start order: store, detector state (verifier), exported totals, HTTP, the
-// verifier's assignment, then the canary, so every record the canary writes
+// verifier, then the canary, whose thread first waits (bounded) until the
+// verifier has stored its start offsets, so every record the canary writes
 // lies at or above where the verifier starts. Stop order: the canary drains
 // its in-flight records first, then the verifier stores its final state.
 #pragma once
@@ -28,6 +29,7 @@ class EmbeddedCluster;
 
 class Service {
  public:
+  /// Starts every part; never waits for the cluster.
   static StatusOr<std::unique_ptr<Service>> Start(const Config& config);
   ~Service();
 
@@ -40,7 +42,11 @@ class Service {
   const std::string& bootstrap() const { return bootstrap_; }
   Metrics& metrics() { return *metrics_; }
   DetectorHub& hub() { return *hub_; }
-  bool ready() const;
+  /// State loaded and the roles running: kcanary's own health. A Kafka
+  /// outage shows in kcanary_kafka_up, not here (SPEC §4).
+  bool ready() const { return started_.load(); }
+  /// The verifier has chosen and stored its start offsets and is reading.
+  bool consuming() const;
   std::string StatusJson();
   std::string IndexHtml();
   /// Copies detector totals and gauges into the exported metrics.
@@ -69,6 +75,7 @@ class Service {
   std::thread verifier_thread_;
   std::thread housekeeping_thread_;
   bool stopped_ = false;
+  std::atomic<bool> started_{false};
 };
 
 }  // namespace kcanary

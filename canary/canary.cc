@@ -158,7 +158,7 @@ void Canary::AddPartition(int32_t id) {
 }
 
 void Canary::RefreshPartitions() {
-  StatusOr<TopicInfo> info = DescribeTopic(producer_.get(), options_.topic, 5000);
+  StatusOr<TopicInfo> info = DescribeTopic(producer_.get(), options_.topic, 2000);
   if (!info.ok()) {
     spdlog::warn("canary: {}", info.status().message());
     next_metadata_ = Clock::now() + std::chrono::seconds(2);

@@ -84,13 +84,14 @@ Status Verifier::CreateConsumer() {
 }
 
 void Verifier::RefreshAssignment() {
-  StatusOr<TopicInfo> info = DescribeTopic(consumer_.get(), options_.topic, 5000);
+  StatusOr<TopicInfo> info = DescribeTopic(consumer_.get(), options_.topic, 2000);
   if (!info.ok()) {
     spdlog::warn("verifier: {}", info.status().message());
     next_metadata_ = Clock::now() + std::chrono::seconds(2);
     return;
   }
   PartitionList add(rd_kafka_topic_partition_list_new(4));
+  std::set<int32_t> fresh;
   for (const PartitionInfo& p : info->partitions) {
     if (assigned_.count(p.id)) continue;
     int64_t start = hub_->With(p.id, [](PartitionDetector& d) { return d.position(); });
@@ -108,8 +109,16 @@ void Verifier::RefreshAssignment() {
       hub_->With(p.id, [&](PartitionDetector& d) { d.StartAt(start); });
     }
     metrics_->AddPartition(p.id);
+    fresh.insert(p.id);
     rd_kafka_topic_partition_list_add(add.get(), options_.topic.c_str(), p.id)->offset = start;
     spdlog::info("verifier: reading {}/{} from offset {}", options_.topic, p.id, start);
+  }
+  // The start offset is stored before anything is read (or the canary writes):
+  // after a crash the verifier must resume there, not at a newer log end that
+  // would leave the records in between in no class at all.
+  if (!fresh.empty() && !StoreStates(fresh)) {
+    next_metadata_ = Clock::now() + std::chrono::seconds(2);
+    return;
   }
   if (add->cnt > 0) {
     rd_kafka_error_t* error = rd_kafka_incremental_assign(consumer_.get(), add.get());
@@ -239,29 +248,41 @@ void Verifier::HandleOutOfRange(int32_t partition) {
   (void)target;
 }
 
-void Verifier::PersistAndCommit(const std::set<int32_t>& touched) {
+bool Verifier::StoreStates(const std::set<int32_t>& partitions) {
   WriteBatch batch;
-  PartitionList offsets(rd_kafka_topic_partition_list_new(static_cast<int>(touched.size())));
   {
     auto lock = hub_->Lock();
-    for (int32_t partition : touched) {
-      PartitionDetector& d = hub_->Get(partition);
+    for (int32_t partition : partitions) {
       state::PartitionState ps;
-      d.SaveTo(&ps);
+      hub_->Get(partition).SaveTo(&ps);
       batch.Put(PartitionKey(partition), ps.SerializeAsString());
-      if (d.position() >= 0) {
-        rd_kafka_topic_partition_list_add(offsets.get(), options_.topic.c_str(), partition)
-            ->offset = d.position();
-      }
     }
   }
   if (Status s = store_->Write(batch); !s.ok()) {
-    // Not stored, so not committed: a restart re-reads from the stored state.
     ++store_failures_;
     spdlog::error("verifier: state not stored, offsets not committed: {}", s.message());
-    return;
+    return false;
   }
+  return true;
+}
+
+void Verifier::PersistAndCommit(const std::set<int32_t>& touched) {
+  // Not stored, so not committed: a restart re-reads from the stored state.
+  if (!StoreStates(touched)) return;
+  PartitionList offsets(rd_kafka_topic_partition_list_new(static_cast<int>(touched.size())));
+  hub_->WithAll([&](std::map<int32_t, PartitionDetector>& all) {
+    for (int32_t partition : touched) {
+      const int64_t position = all.at(partition).position();
+      if (position < 0) continue;
+      rd_kafka_topic_partition_list_add(offsets.get(), options_.topic.c_str(), partition)->offset =
+          position;
+    }
+  });
   if (offsets->cnt > 0) rd_kafka_commit(consumer_.get(), offsets.get(), /*async=*/1);
+}
+
+void Verifier::StoreAll() {
+  if (!assigned_.empty()) StoreStates(assigned_);
 }
 
 void Verifier::PerformSeeks(const std::set<int32_t>& touched) {

@@ -59,6 +59,9 @@ class Verifier {
   bool ready() const { return ready_.load(); }
   /// Records between the position and the high watermark, per partition.
   std::map<int32_t, int64_t> lag() const;
+  /// Stores every partition's detector state (e.g. after the canary's last
+  /// outcomes reached the detector at shutdown). Call after Run() returned.
+  void StoreAll();
   /// Number of failed state-store writes since start (each one skips a commit).
   uint64_t store_failures() const { return store_failures_.load(); }
 
@@ -69,6 +72,7 @@ class Verifier {
   void RefreshAssignment();
   void ProcessBatch(std::vector<rd_kafka_message_t*>& batch);
   void HandleOutOfRange(int32_t partition);
+  bool StoreStates(const std::set<int32_t>& partitions);
   void PersistAndCommit(const std::set<int32_t>& touched);
   void PerformSeeks(const std::set<int32_t>& touched);
   void UpdateLag();

@@ -119,18 +119,11 @@ TEST_F(Kill9Test, RepeatedKillMinus9CausesNoFalseAnomaly) {
   EXPECT_EQ(j["partitions"].size(), static_cast<size_t>(kPartitions));
 }
 
-// PRODUCT BUG (verifier start not durable): on a fresh state dir the verifier
-// picks its start offset (the log end) in memory only; it is stored with the
-// first batch that holds a record. Service::Start lets the canary produce as
-// soon as the verifier is ready, so a kill -9 after the first acks but before
-// that first store leaves acked records below where the restarted verifier,
-// again finding no history, starts ("reading <topic>/0 from offset 2"). Those
-// committed records end in no class at all (not received, lost or unseen;
-// internally kUnjudged), against SPEC §2 "every expected sequence ends in
-// exactly one class" and Service's own rule that every record the canary
-// writes lies at or above where the verifier starts. Reproduced 6 of 6 runs:
-// detector received=174 per partition, log holds 176.
-TEST_F(Kill9Test, DISABLED_KillRightAfterFirstAcksOnFreshStateJudgesEveryRecord) {
+// A fresh verifier stores its start offset before the canary may write, so a
+// kill -9 right after the first acks still leaves every acked record at or
+// above where the restarted verifier resumes: each ends in exactly one class
+// (SPEC §2), none unjudged.
+TEST_F(Kill9Test, KillRightAfterFirstAcksOnFreshStateJudgesEveryRecord) {
   {
     std::unique_ptr<Child> child = StartRun();
     ASSERT_TRUE(WaitUntil(

@@ -649,7 +649,9 @@ void SplitPipeline::StartVerifier() {
       Service::Start(MakeConfig(Command::kVerify, bootstrap_, topic_, verifier_dir(), rate_));
   ASSERT_TRUE(service.ok()) << service.status().message();
   verifier_ = std::move(*service);
-  ASSERT_TRUE(WaitUntil([&] { return verifier_->ready(); }, 20s)) << "verifier not ready";
+  // Ready is kcanary's own health; the pipeline also needs the verifier's
+  // start offsets stored before the canary writes.
+  ASSERT_TRUE(WaitUntil([&] { return verifier_->consuming(); }, 20s)) << "verifier not consuming";
 }
 
 void SplitPipeline::StartCanary() {
