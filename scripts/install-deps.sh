@@ -11,6 +11,17 @@ packages=(
   curl python3
 )
 
+# Python side of the tests: the ground-truth checker and its Kafka client.
+python_ok() {
+  python3 - <<'PY' 2>/dev/null
+import confluent_kafka, pytest  # noqa: F401
+PY
+}
+if ! python_ok; then
+  echo "install-deps: installing Python test packages (pytest, confluent-kafka)"
+  python3 -m pip install --quiet --disable-pip-version-check pytest confluent-kafka==2.16.1
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

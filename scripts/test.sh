@@ -12,3 +12,5 @@ if ! clang-format --dry-run --Werror $(git ls-files '*.h' '*.cc' 2>/dev/null || 
 fi
 echo "== unit and integration tests"
 ctest --test-dir "$build" --output-on-failure -j2 --timeout 300
+echo "== ground-truth checker"
+KCANARY_BIN="$PWD/$build/app/kcanary" python3 -m pytest -q -p no:cacheprovider tests/e2e/test_ground_truth.py
