@@ -281,20 +281,7 @@ std::string Service::StatusJson() {
       pj["pending_checks"] = d.PendingChecks();
       pj["counts"] = CountsJson(d.counts(), d.Unseen());
       partitions.push_back(pj);
-      const ClassCounts& c = d.counts();
-      total.received += c.received;
-      total.lost += c.lost;
-      total.expired += c.expired;
-      total.recovered += c.recovered;
-      total.failed_but_visible += c.failed_but_visible;
-      total.duplicated += c.duplicated;
-      total.redelivered += c.redelivered;
-      total.reordered += c.reordered;
-      total.offset_inconsistencies += c.offset_inconsistencies;
-      total.unexpected += c.unexpected;
-      for (const auto& [k, n] : c.not_committed) total.not_committed[k] += n;
-      for (const auto& [k, n] : c.indeterminate) total.indeterminate[k] += n;
-      for (const auto& [k, n] : c.invalid) total.invalid[k] += n;
+      total += d.counts();
       total_unseen += d.Unseen();
     }
   });

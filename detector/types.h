@@ -106,6 +106,23 @@ struct ClassCounts {
   std::map<std::string, uint64_t> invalid;        // by reason
 
   bool operator==(const ClassCounts&) const = default;
+  /// Adds another partition's totals (for topic-wide sums).
+  ClassCounts& operator+=(const ClassCounts& o) {
+    received += o.received;
+    lost += o.lost;
+    expired += o.expired;
+    recovered += o.recovered;
+    failed_but_visible += o.failed_but_visible;
+    duplicated += o.duplicated;
+    redelivered += o.redelivered;
+    reordered += o.reordered;
+    offset_inconsistencies += o.offset_inconsistencies;
+    unexpected += o.unexpected;
+    for (const auto& [k, n] : o.not_committed) not_committed[k] += n;
+    for (const auto& [k, n] : o.indeterminate) indeterminate[k] += n;
+    for (const auto& [k, n] : o.invalid) invalid[k] += n;
+    return *this;
+  }
 };
 
 }  // namespace kcanary

@@ -245,31 +245,13 @@ int CountOf(const std::vector<Sample>& samples, const std::string& name,
 
 // ------------------------------------------------------------- detector
 
-namespace {
-void AddCounts(ClassCounts& total, const ClassCounts& c) {
-  total.received += c.received;
-  total.lost += c.lost;
-  total.expired += c.expired;
-  total.recovered += c.recovered;
-  total.failed_but_visible += c.failed_but_visible;
-  total.duplicated += c.duplicated;
-  total.redelivered += c.redelivered;
-  total.reordered += c.reordered;
-  total.offset_inconsistencies += c.offset_inconsistencies;
-  total.unexpected += c.unexpected;
-  for (const auto& [k, n] : c.not_committed) total.not_committed[k] += n;
-  for (const auto& [k, n] : c.indeterminate) total.indeterminate[k] += n;
-  for (const auto& [k, n] : c.invalid) total.invalid[k] += n;
-}
-}  // namespace
-
 ClassCounts Totals(DetectorHub& hub, int64_t* unseen, int64_t* pending) {
   ClassCounts total;
   int64_t u = 0;
   int64_t p = 0;
   hub.WithAll([&](std::map<int32_t, PartitionDetector>& all) {
     for (auto& [id, d] : all) {
-      AddCounts(total, d.counts());
+      total += d.counts();
       u += d.Unseen();
       p += static_cast<int64_t>(d.PendingChecks());
     }
@@ -620,7 +602,7 @@ Expected CheckAgainstGroundTruth(DetectorHub& hub, const std::string& bootstrap,
     got.redelivered = 0;
     ClassCounts want = e.counts;
     EXPECT_EQ(Describe(got), Describe(want)) << "partition " << p << " (detector vs ground truth)";
-    AddCounts(total.counts, e.counts);
+    total.counts += e.counts;
     total.acked += e.acked;
     total.acked_not_at_offset += e.acked_not_at_offset;
     total.canary_records += e.canary_records;
