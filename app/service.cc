@@ -253,6 +253,9 @@ std::string Service::StatusJson() {
   j["kafka_up"] = kafka_up_.load();
   j["ready"] = ready();
   j["consuming"] = consuming();
+  j["producing"] = canary_ && canary_->ready();
+  // Each failed write also skipped an offset commit (see the verifier).
+  j["state_write_failures"] = verifier_ ? verifier_->store_failures() : 0;
   if (canary_) {
     char run[17];
     std::snprintf(run, sizeof(run), "%016llx", static_cast<unsigned long long>(canary_->run_id()));
