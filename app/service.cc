@@ -8,6 +8,7 @@
 #include "app/embedded_cluster.h"
 #include "canary/canary.h"
 #include "common/kafka/kafka_client.h"
+#include "common/store/state_keys.h"
 #include "verifier/verifier.h"
 
 namespace kcanary {
@@ -32,9 +33,9 @@ nlohmann::json CountsJson(const ClassCounts& c, int64_t unseen) {
 
 Status ForgetState(StateStore* store, const std::string& state_namespace) {
   WriteBatch batch;
-  for (const char* role : {"canary/", "verifier/"}) {
+  for (const char* role : {"canary", "verifier"}) {
     StatusOr<std::vector<std::pair<std::string, std::string>>> rows =
-        store->ScanPrefix(role + state_namespace + "/");
+        store->ScanPrefix(StateKeys(role, state_namespace).Prefix());
     if (!rows.ok()) return rows.status();
     for (const auto& [key, value] : *rows) batch.Delete(key);
   }
@@ -208,6 +209,8 @@ void Service::SyncMetrics() {
   if (store_) metrics_->SetStateBytes(store_->ApproximateBytes());
 }
 
+// Detector totals reach the exported metrics on each scrape (the /metrics
+// handler syncs them); this thread only probes the cluster.
 void Service::Housekeeping() {
   auto next_probe = std::chrono::steady_clock::now();
   while (!stop_housekeeping_.load()) {
@@ -215,8 +218,7 @@ void Service::Housekeeping() {
       ProbeCluster();
       next_probe = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     }
-    SyncMetrics();
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
 }
 
@@ -245,7 +247,9 @@ void Service::ProbeCluster() {
   }
 }
 
-std::string Service::StatusJson() {
+std::string Service::StatusJson() { return StatusObject().dump(2) + "\n"; }
+
+nlohmann::json Service::StatusObject() {
   nlohmann::json j;
   j["topic"] = config_.topic;
   j["command"] = std::string(CommandName(config_.command));
@@ -290,11 +294,11 @@ std::string Service::StatusJson() {
   });
   j["totals"] = CountsJson(total, total_unseen);
   j["partitions"] = partitions;
-  return j.dump(2) + "\n";
+  return j;
 }
 
 std::string Service::IndexHtml() {
-  const nlohmann::json status = nlohmann::json::parse(StatusJson());
+  const nlohmann::json status = StatusObject();
   const nlohmann::json& t = status["totals"];
   auto sum = [](const nlohmann::json& labeled) {
     uint64_t n = 0;

@@ -14,6 +14,8 @@
 #include <string>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "common/config/config.h"
 #include "common/http/http_server.h"
 #include "common/metrics/metrics.h"
@@ -55,6 +57,7 @@ class Service {
  private:
   explicit Service(Config config);
   Status Init();
+  nlohmann::json StatusObject();
   void Housekeeping();
   void ProbeCluster();
 

@@ -38,7 +38,11 @@ constexpr const char* kRestartError = "canary_restart";
 }  // namespace
 
 Canary::Canary(CanaryOptions options, StateStore* store, Metrics* metrics, DeliverySink* sink)
-    : options_(std::move(options)), store_(store), metrics_(metrics), sink_(sink) {}
+    : options_(std::move(options)),
+      keys_("canary", options_.state_namespace.empty() ? options_.topic : options_.state_namespace),
+      store_(store),
+      metrics_(metrics),
+      sink_(sink) {}
 
 Canary::~Canary() {
   if (topic_ != nullptr) rd_kafka_topic_destroy(topic_);
@@ -50,16 +54,6 @@ StatusOr<std::unique_ptr<Canary>> Canary::Create(const CanaryOptions& options, S
   std::unique_ptr<Canary> canary(new Canary(options, store, metrics, sink));
   if (Status s = canary->Init(); !s.ok()) return s;
   return canary;
-}
-
-std::string Canary::Namespace() const {
-  return options_.state_namespace.empty() ? options_.topic : options_.state_namespace;
-}
-
-std::string Canary::PartitionKey(int32_t id) const {
-  char buf[16];
-  std::snprintf(buf, sizeof(buf), "%06d", id);
-  return "canary/" + Namespace() + "/p/" + buf;
 }
 
 Status Canary::Init() {
@@ -88,7 +82,7 @@ Status Canary::CreateProducer() {
 }
 
 Status Canary::LoadState() {
-  const std::string run_key = "canary/" + Namespace() + "/run";
+  const std::string run_key = keys_.RunKey();
   StatusOr<std::optional<std::string>> stored = store_->Get(run_key);
   if (!stored.ok()) return stored.status();
   state::CanaryState run;
@@ -110,7 +104,7 @@ Status Canary::LoadState() {
   }
 
   StatusOr<std::vector<std::pair<std::string, std::string>>> rows =
-      store_->ScanPrefix("canary/" + Namespace() + "/p/");
+      store_->ScanPrefix(keys_.PartitionPrefix());
   if (!rows.ok()) return rows.status();
   for (const auto& [key, value] : *rows) {
     state::CanaryPartitionState ps;
@@ -179,7 +173,7 @@ Status Canary::Persist() {
     p.log.SaveTo(ps.mutable_outcomes());
     ps.set_produced(p.produced);
     ps.set_acked(p.acked);
-    batch.Put(PartitionKey(id), ps.SerializeAsString());
+    batch.Put(keys_.PartitionKey(id), ps.SerializeAsString());
   }
   if (batch.empty()) return Status::Ok();
   Status s = store_->Write(batch);
@@ -247,16 +241,10 @@ void Canary::Run(const std::atomic<bool>& stop) {
   // Outcomes travel in later records, so the last ones would never reach a
   // verifier in another process: one closing record per partition carries
   // them. Its own outcome stays unknown there, which is never an anomaly.
-  if (producer_ && Persist().ok()) {
-    for (auto& [id, p] : partitions_) ++p.next_seq;
-    if (Persist().ok()) {
-      for (auto& [id, p] : partitions_) {
-        --p.next_seq;
-        Produce(p);
-      }
-      Drain();
-    }
-  }
+  if (!producer_) return;
+  std::map<int32_t, int64_t> closing;
+  for (const auto& [id, p] : partitions_) closing[id] = 1;
+  if (SendStored(closing)) Drain();
 }
 
 void Canary::Tick(Clock::time_point now) {
@@ -271,34 +259,35 @@ void Canary::Tick(Clock::time_point now) {
     due_total += static_cast<int64_t>(p.budget);
   }
   if (due_total == 0) {
-    if (std::any_of(partitions_.begin(), partitions_.end(),
-                    [](const auto& kv) { return kv.second.dirty; })) {
-      if (Status s = Persist(); !s.ok()) spdlog::error("canary: {}", s.message());
-    }
+    // Outcomes reported since the last tick still get stored.
+    if (Status s = Persist(); !s.ok()) spdlog::error("canary: {}", s.message());
     return;
   }
-  // Store the sequences about to be sent before sending them.
   std::map<int32_t, int64_t> due;
   for (auto& [id, p] : partitions_) {
     const auto n = static_cast<int64_t>(p.budget);
     if (n == 0) continue;
     due[id] = n;
     p.budget -= static_cast<double>(n);
-    p.next_seq += n;
   }
+  SendStored(due);
+}
+
+bool Canary::SendStored(const std::map<int32_t, int64_t>& due) {
+  for (const auto& [id, n] : due) partitions_[id].next_seq += n;
   if (Status s = Persist(); !s.ok()) {
     // Without a stored sequence a crash could not tell in-doubt records
     // apart: send nothing until the store works again.
     spdlog::error("canary: not producing: {}", s.message());
-    for (auto& [id, n] : due) partitions_[id].next_seq -= n;
-    return;
+    for (const auto& [id, n] : due) partitions_[id].next_seq -= n;
+    return false;
   }
-  for (auto& [id, n] : due) {
+  for (const auto& [id, n] : due) {
     Partition& p = partitions_[id];
-    const int64_t first = p.next_seq - n;
-    p.next_seq = first;
+    p.next_seq -= n;
     for (int64_t i = 0; i < n; ++i) Produce(p);
   }
+  return true;
 }
 
 void Canary::Produce(Partition& p) {

@@ -24,6 +24,7 @@
 #include "common/kafka/kafka_client.h"
 #include "common/metrics/metrics.h"
 #include "common/status.h"
+#include "common/store/state_keys.h"
 #include "common/store/state_store.h"
 #include "verifier/detector_hub.h"
 
@@ -84,17 +85,19 @@ class Canary {
   void AddPartition(int32_t id);
   void RefreshPartitions();
   void Tick(std::chrono::steady_clock::time_point now);
+  // Stores the sequences about to be sent, then sends `due[partition]`
+  // records on each; sends nothing when the store fails.
+  bool SendStored(const std::map<int32_t, int64_t>& due);
   void Produce(Partition& p);
   void RecordOutcome(Partition& p, int64_t seq, const DeliveryOutcome& outcome);
   void OnDelivery(const rd_kafka_message_t* msg);
   Status Persist();
   void Drain();
   void Journal(int32_t partition, int64_t first_seq, int64_t count, const DeliveryOutcome& o);
-  std::string Namespace() const;
-  std::string PartitionKey(int32_t id) const;
   static void DeliveryReport(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opaque);
 
   CanaryOptions options_;
+  StateKeys keys_;
   StateStore* store_;
   Metrics* metrics_;
   DeliverySink* sink_;

@@ -29,7 +29,12 @@ using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, Partition
 }  // namespace
 
 Verifier::Verifier(VerifierOptions options, StateStore* store, Metrics* metrics, DetectorHub* hub)
-    : options_(std::move(options)), store_(store), metrics_(metrics), hub_(hub) {}
+    : options_(std::move(options)),
+      keys_("verifier",
+            options_.state_namespace.empty() ? options_.topic : options_.state_namespace),
+      store_(store),
+      metrics_(metrics),
+      hub_(hub) {}
 
 Verifier::~Verifier() {
   if (consumer_) rd_kafka_consumer_close(consumer_.get());
@@ -44,19 +49,9 @@ StatusOr<std::unique_ptr<Verifier>> Verifier::Create(const VerifierOptions& opti
   return v;
 }
 
-std::string Verifier::Namespace() const {
-  return options_.state_namespace.empty() ? options_.topic : options_.state_namespace;
-}
-
-std::string Verifier::PartitionKey(int32_t id) const {
-  char buf[16];
-  std::snprintf(buf, sizeof(buf), "%06d", id);
-  return "verifier/" + Namespace() + "/p/" + buf;
-}
-
 Status Verifier::LoadState() {
   StatusOr<std::vector<std::pair<std::string, std::string>>> rows =
-      store_->ScanPrefix("verifier/" + Namespace() + "/p/");
+      store_->ScanPrefix(keys_.PartitionPrefix());
   if (!rows.ok()) return rows.status();
   for (const auto& [key, value] : *rows) {
     state::PartitionState ps;
@@ -107,9 +102,9 @@ void Verifier::RefreshAssignment() {
       }
       start = initial_assignment_done_ ? w->low : w->high;
       hub_->With(p.id, [&](PartitionDetector& d) { d.StartAt(start); });
+      fresh.insert(p.id);
     }
     metrics_->AddPartition(p.id);
-    fresh.insert(p.id);
     rd_kafka_topic_partition_list_add(add.get(), options_.topic.c_str(), p.id)->offset = start;
     spdlog::info("verifier: reading {}/{} from offset {}", options_.topic, p.id, start);
   }
@@ -238,14 +233,12 @@ void Verifier::HandleOutOfRange(int32_t partition) {
                [&](PartitionDetector& d) { d.OnOffsetOutOfRange(d.position(), d.position()); });
     return;
   }
-  const int64_t target = hub_->With(partition, [&](PartitionDetector& d) {
+  hub_->With(partition, [&](PartitionDetector& d) {
     const int64_t from = d.position();
     const int64_t to = d.OnOffsetOutOfRange(w->low, w->high);
     spdlog::warn("verifier: {}/{} position {} outside the log [{}, {}): continuing at {}",
                  options_.topic, partition, from, w->low, w->high, to);
-    return to;
   });
-  (void)target;
 }
 
 bool Verifier::StoreStates(const std::set<int32_t>& partitions) {
@@ -255,7 +248,7 @@ bool Verifier::StoreStates(const std::set<int32_t>& partitions) {
     for (int32_t partition : partitions) {
       state::PartitionState ps;
       hub_->Get(partition).SaveTo(&ps);
-      batch.Put(PartitionKey(partition), ps.SerializeAsString());
+      batch.Put(keys_.PartitionKey(partition), ps.SerializeAsString());
     }
   }
   if (Status s = store_->Write(batch); !s.ok()) {

@@ -26,6 +26,7 @@
 #include "common/kafka/kafka_client.h"
 #include "common/metrics/metrics.h"
 #include "common/status.h"
+#include "common/store/state_keys.h"
 #include "common/store/state_store.h"
 #include "verifier/detector_hub.h"
 
@@ -77,10 +78,9 @@ class Verifier {
   void PerformSeeks(const std::set<int32_t>& touched);
   void UpdateLag();
   void Prune();
-  std::string Namespace() const;
-  std::string PartitionKey(int32_t id) const;
 
   VerifierOptions options_;
+  StateKeys keys_;
   StateStore* store_;
   Metrics* metrics_;
   DetectorHub* hub_;
