@@ -216,7 +216,7 @@ void PartitionDetector::SettleAckAt(int64_t offset, const std::optional<RecordRe
     if (now && *now == acked) {
       SetVerdict(acked.run_id, acked.seq, 1, Verdict::kVerified);
     } else {
-      JudgeNotAt(acked, offset, now, counted);
+      JudgeNotAt(acked, now, counted);
       counted = counted || now.has_value();
     }
   }
@@ -228,7 +228,7 @@ void PartitionDetector::SettleAckAt(int64_t offset, const std::optional<RecordRe
     } else if (ack->epoch < epoch_) {
       // The read was fetched after a seek made once this ack was known: the
       // log no longer holds the acked record here.
-      JudgeNotAt(acked, offset, now, counted);
+      JudgeNotAt(acked, now, counted);
     } else {
       // The read may predate the write the ack reports. Re-read and decide
       // from what the log holds then.
@@ -239,9 +239,8 @@ void PartitionDetector::SettleAckAt(int64_t offset, const std::optional<RecordRe
 }
 
 // After a re-read, `acked` is not at the offset its ack named.
-void PartitionDetector::JudgeNotAt(const RecordRef& acked, int64_t offset,
-                                   const std::optional<RecordRef>& now, bool counted) {
-  (void)offset;
+void PartitionDetector::JudgeNotAt(const RecordRef& acked, const std::optional<RecordRef>& now,
+                                   bool counted) {
   if (!counted && now) ++counts_.offset_inconsistencies;
   if (acked.kind != RecordRef::Kind::kRecord) return;
   const bool elsewhere = HasLocation(acked.run_id, acked.seq, -1);
@@ -258,7 +257,7 @@ void PartitionDetector::AfterAdvance(int64_t offset) {
     acks_.EraseRange(run.start, end - run.start);
     for (int64_t k = run.start; k < end; ++k) {
       if (run.first.epoch < epoch_) {
-        JudgeNotAt(run.At(k).record, k, std::nullopt, false);
+        JudgeNotAt(run.At(k).record, std::nullopt, false);
       } else {
         AddPending(k, run.At(k).record);
       }

@@ -98,7 +98,6 @@ class PartitionDetector {
   int64_t Unseen() const;
   /// Footprint figures, for tests and /status.
   size_t ReadRuns() const { return reads_.run_count(); }
-  size_t StreamCount() const { return streams_.size(); }
   size_t PendingChecks() const { return pending_.size(); }
   /// Highest sequence read so far, per run.
   std::map<uint64_t, int64_t> LastSequences() const {
@@ -134,8 +133,7 @@ class PartitionDetector {
 
   void ApplyRead(const RecordRef& x, int64_t offset, bool again, ReadResult& result);
   void SettleAckAt(int64_t offset, const std::optional<RecordRef>& now, bool counted);
-  void JudgeNotAt(const RecordRef& acked, int64_t offset, const std::optional<RecordRef>& now,
-                  bool counted);
+  void JudgeNotAt(const RecordRef& acked, const std::optional<RecordRef>& now, bool counted);
   void LocationRemoved(const RecordRef& old, int64_t offset);
   bool HasLocation(uint64_t run_id, int64_t seq, int64_t except_offset) const;
   void AfterAdvance(int64_t offset);
