@@ -13,8 +13,20 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-# filled by test_scenarios.py: one entry per finished scenario
-SCENARIO_REPORTS = []
+# filled by test_scenarios.py: (scenario, class, ground truth, kcanary, verdict)
+SCENARIO_ROWS = []
+# paths (and tails) of logs kept because a scenario failed
+KEPT_LOGS = []
+HEADER = ("scenario", "class", "ground truth", "kcanary", "verdict")
+
+
+def format_table(rows, header=HEADER):
+    """Aligned text lines: the header, a rule, then one line per row."""
+    rows = [header] + list(rows)
+    w = [max(len(str(r[i])) for r in rows) for i in range(len(header))]
+    lines = ["  ".join(str(c).ljust(w[i]) for i, c in enumerate(r)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * x for x in w))
+    return lines
 
 
 def pytest_configure(config):
@@ -23,13 +35,17 @@ def pytest_configure(config):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    if not SCENARIO_REPORTS:
-        return
-    terminalreporter.section("kcanary e2e scenario results")
-    for text in SCENARIO_REPORTS:
-        for line in text.splitlines():
+    """One table for the whole run: the classes each scenario produced, ground
+    truth against kcanary (every class not listed was 0 on both sides)."""
+    if KEPT_LOGS:
+        terminalreporter.section("logs kept for failed scenarios")
+        for text in KEPT_LOGS:
+            terminalreporter.write_line(text)
+    if SCENARIO_ROWS:
+        terminalreporter.section("kcanary e2e scenarios: ground truth vs kcanary")
+        for line in format_table(SCENARIO_ROWS):
             terminalreporter.write_line(line)
-        terminalreporter.write_line("")
+        terminalreporter.write_line("(classes not listed: 0 in ground truth and in kcanary)")
 
 
 import pytest  # noqa: E402

@@ -184,8 +184,10 @@ class Counts:
 
 def classify(journal: dict[tuple[int, int, int], Outcome], log: Log,
              start: dict[int, int] | None = None) -> Counts:
-    """Classes from the final log. `start`: the offset from which kcanary's
-    verifier read each partition (records acked below it are not judged)."""
+    """Classes from the final log. `start`: per partition, the offset below
+    which acked records are not judged: where kcanary's verifier began to
+    read, or (S6) the offset it had provably read up to before retention
+    deleted what lay below."""
     start = start or {}
     c = Counts()
     where: dict[tuple[int, int, int], list[int]] = collections.defaultdict(list)
