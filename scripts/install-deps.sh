@@ -9,6 +9,8 @@ packages=(
   libprotobuf-dev protobuf-compiler libgtest-dev libgmock-dev
   libcli11-dev nlohmann-json3-dev libcivetweb-dev zlib1g-dev
   curl python3
+  # the real-Kafka scenarios: the broker runs on Java 17, Maven fetches it
+  openjdk-17-jre-headless maven
 )
 
 # Python side of the tests: the ground-truth checker and its Kafka client.

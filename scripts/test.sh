@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Sets up, builds (warnings are errors) and runs every test suite.
+# Sets up, builds (warnings are errors) and runs every test suite, the
+# real-Kafka scenarios included (Apache Kafka is fetched from Maven Central
+# into ~/.m2 on first use). KCANARY_SKIP_E2E=1 leaves the scenarios out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export KCANARY_WERROR=ON
@@ -14,3 +16,7 @@ echo "== unit and integration tests"
 ctest --test-dir "$build" --output-on-failure -j2 --timeout 300
 echo "== ground-truth checker"
 KCANARY_BIN="$PWD/$build/app/kcanary" python3 -m pytest -q -p no:cacheprovider tests/e2e/test_ground_truth.py
+if [ "${KCANARY_SKIP_E2E:-0}" != 1 ]; then
+  echo "== real-Kafka scenarios (SPEC §8)"
+  KCANARY_SKIP_BUILD=1 ./scripts/e2e.sh
+fi
