@@ -140,6 +140,33 @@ class LocalKafkaCluster:
         self._tool("start-node", node, *([] if wait else ["--no-wait"]), timeout=300)
         self._unavailable.discard(str(node))
 
+    def add_broker(self, timeout=90):
+        """Format and start one more broker-only node in the running cluster
+        (next broker id, the brokers' common configuration; in combined mode
+        too it is a broker only, not a voter). Waits until it is registered
+        and unfenced; returns its id. bootstrap / live_bootstrap / broker_ids
+        include it afterwards."""
+        r = self._tool("add-broker", "--json", "--timeout", timeout, timeout=timeout + 180)
+        node = json.loads(r.stdout)
+        self._reload_state()
+        self._admin = None  # bootstrap it with the new broker too
+        return node["id"]
+
+    def remove_broker(self, node, timeout=30):
+        """Stop a broker-only node (SIGTERM, SIGKILL after timeout), unregister
+        it from the controllers and drop it from the cluster (its dir goes,
+        or only its data with keep_logs)."""
+        self._admin = None
+        self._tool("remove-broker", node, "--timeout", timeout,
+                   *(["--keep-logs"] if self.keep_logs else []), timeout=2 * timeout + 120)
+        self._unavailable.discard(str(node))
+        self._reload_state()
+
+    def _reload_state(self):
+        """self.state from DIR/cluster.json, after the node set changed."""
+        with open(os.path.join(self.dir, "cluster.json")) as f:
+            self.state = json.load(f)
+
     def status(self):
         return json.loads(self._tool("status", "--json").stdout)
 

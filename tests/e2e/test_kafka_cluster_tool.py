@@ -1,0 +1,128 @@
+"""deploy/local/kafka-cluster itself, on a real local cluster: a broker joins a
+running cluster (`add-broker`) and leaves it again (`remove-broker`), with
+dedicated controllers and in combined mode.
+
+    python3 -m pytest -q -p no:cacheprovider tests/e2e/test_kafka_cluster_tool.py
+
+Needs Java 17 + Maven (Kafka 4.3.1 is fetched on first use) and the
+confluent-kafka Python package. Every wait is bounded; the clusters are torn
+down (kill -9, dir deleted) also when a test fails.
+"""
+import re
+import shutil
+import time
+
+import pytest
+
+from cluster import LocalKafkaCluster, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(autouse=True)
+def _needs():
+    pytest.importorskip("confluent_kafka")
+    if not shutil.which("java"):
+        pytest.skip("java not on PATH (deploy/local/kafka-cluster install-prereqs)")
+
+
+def registered_brokers(c):
+    """Ids of the brokers in a fresh metadata response (registered AND
+    unfenced: a fenced broker is already left out of it)."""
+    return set(c.admin().list_topics(timeout=10).brokers)
+
+
+def registered_with_fenced(c):
+    """Ids of every registered broker, fenced ones included (ClusterTool
+    list-endpoints --include-fenced-brokers): only unregistering drops one."""
+    r = c.run_class("org.apache.kafka.tools.ClusterTool", "list-endpoints",
+                    "--include-fenced-brokers", "--bootstrap-server", c.live_bootstrap)
+    return {int(m.group(1)) for m in re.finditer(r"^(\d+)\s+\S+\s+\d+.*\bbroker\b", r.stdout, re.M)}
+
+
+def produce_one(bootstrap, topic, key, value, timeout=20):
+    """One record with acks=all through `bootstrap` only; returns its offset."""
+    from confluent_kafka import Producer
+    p = Producer({"bootstrap.servers": bootstrap, "acks": "all",
+                  "message.timeout.ms": timeout * 1000})
+    got = []
+    p.produce(topic, key=key, value=value, on_delivery=lambda err, m: got.append((err, m)))
+    left = p.flush(timeout + 5)
+    assert left == 0 and got, "record not delivered in %ds" % timeout
+    err, m = got[0]
+    assert err is None, "delivery failed: %s" % err
+    return m.offset()
+
+
+def test_add_and_remove_broker_dedicated_controller():
+    with LocalKafkaCluster(nodes=3, controllers=1,
+                           broker_config={"log.retention.check.interval.ms": 7000}) as c:
+        assert registered_brokers(c) == {1, 2, 3}
+        t0 = time.monotonic()
+        new = c.add_broker(timeout=90)
+        t_add = time.monotonic() - t0
+        assert new == 4
+        assert c.broker_ids == [1, 2, 3, 4]
+        node = [n for n in c.state["nodes"] if n["id"] == 4][0]
+        assert node["roles"] == "broker" and node["name"] == "4"
+        addr4 = "127.0.0.1:%d" % node["broker_port"]
+        assert addr4 in c.bootstrap.split(",") and addr4 in c.live_bootstrap.split(",")
+        assert c.node_status(4) == "up"
+        wait_for(lambda: registered_brokers(c) == {1, 2, 3, 4}, 30,
+                 what="4 registered brokers")
+
+        # the cluster's --broker-config reached the new broker too
+        from confluent_kafka.admin import ConfigResource
+        res = ConfigResource(ConfigResource.Type.BROKER, "4")
+        cfg = c.admin().describe_configs([res], request_timeout=10)[res].result(10)
+        assert cfg["log.retention.check.interval.ms"].value == "7000"
+
+        c.create_topic("joined", replica_assignment=[[4, 1, 2]])
+        st = c.wait_partition("joined", 0,
+                              lambda s: s["leader"] == 4 and sorted(s["isr"]) == [1, 2, 4],
+                              30, "broker 4 leading joined-0 with the full ISR")
+        assert st["replicas"] == [4, 1, 2]
+        # produce through the new broker alone, read back (from its leader, 4)
+        assert produce_one(addr4, "joined", b"k", b"via-broker-4") == 0
+        assert c.read_partition("joined", 0) == [(0, b"k", b"via-broker-4")]
+
+        t0 = time.monotonic()
+        c.remove_broker(4)
+        t_remove = time.monotonic() - t0
+        assert c.broker_ids == [1, 2, 3]
+        assert addr4 not in c.bootstrap.split(",")
+        assert all(n["id"] != 4 for n in c.status()["nodes"])
+        wait_for(lambda: registered_brokers(c) == {1, 2, 3}, 30, what="3 registered brokers")
+        # unregistered, not merely fenced
+        wait_for(lambda: registered_with_fenced(c) == {1, 2, 3}, 30,
+                 interval=1, what="broker 4 unregistered")
+        # controlled shutdown moved the leadership; the record is still there
+        c.wait_partition("joined", 0, lambda s: s["leader"] in (1, 2), 30)
+        assert c.read_partition("joined", 0) == [(0, b"k", b"via-broker-4")]
+        print("dedicated controller: add-broker %.1fs, remove-broker %.1fs" % (t_add, t_remove))
+
+
+def test_add_and_remove_broker_combined_mode():
+    with LocalKafkaCluster(nodes=3, controllers=0) as c:
+        t0 = time.monotonic()
+        assert c.add_broker(timeout=90) == 4
+        t_add = time.monotonic() - t0
+        assert [n["roles"] for n in c.state["nodes"]] == ["broker,controller"] * 3 + ["broker"]
+        wait_for(lambda: registered_brokers(c) == {1, 2, 3, 4}, 30,
+                 what="4 registered brokers")
+        # a broker only: the voter set stays 1, 2, 3
+        q = c.run_class("org.apache.kafka.tools.MetadataQuorumCommand", "--bootstrap-server",
+                        c.live_bootstrap, "describe", "--status").stdout
+        voters = re.search(r"CurrentVoters:\s*\[(.*)\]", q).group(1)
+        assert sorted(int(x) for x in re.findall(r'"id":\s*(\d+)', voters)) == [1, 2, 3], q
+        c.create_topic("joined", replica_assignment=[[4, 1]])
+        c.wait_partition("joined", 0, lambda s: s["leader"] == 4 and sorted(s["isr"]) == [1, 4],
+                         30, "broker 4 leading joined-0 with the full ISR")
+        t0 = time.monotonic()
+        c.remove_broker(4)
+        t_remove = time.monotonic() - t0
+        assert c.broker_ids == [1, 2, 3]
+        wait_for(lambda: registered_with_fenced(c) == {1, 2, 3}, 30,
+                 interval=1, what="broker 4 unregistered")
+        assert registered_brokers(c) == {1, 2, 3}
+        print("combined mode: add-broker %.1fs, remove-broker %.1fs" % (t_add, t_remove))
