@@ -5,8 +5,10 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <iostream>
 #include <thread>
 
+#include "app/audit_command.h"
 #include "app/service.h"
 #include "common/config/config.h"
 
@@ -20,6 +22,9 @@ int main(int argc, char** argv) {
   // Logs go to stderr, like every Kafka tool's; stdout stays for output.
   spdlog::set_default_logger(spdlog::stderr_color_mt("kcanary"));
   spdlog::set_level(spdlog::level::from_str(config.log_level));
+  if (config.command == kcanary::Command::kAudit) {
+    return kcanary::RunAudit(config, std::cout, std::cerr);
+  }
 
   // Signals are taken by sigwait below, never by a thread in the middle of work.
   sigset_t signals;

@@ -5,8 +5,11 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "app/audit_facts.h"
 #include "app/embedded_cluster.h"
 #include "canary/canary.h"
+#include "canary/topic_manager.h"
+#include "common/audit/checks.h"
 #include "common/kafka/kafka_client.h"
 #include "common/store/state_keys.h"
 #include "verifier/verifier.h"
@@ -40,6 +43,19 @@ Status ForgetState(StateStore* store, const std::string& state_namespace) {
     for (const auto& [key, value] : *rows) batch.Delete(key);
   }
   return batch.empty() ? Status::Ok() : store->Write(batch);
+}
+
+// Cluster probes, topic management and the periodic audit use a client of
+// their own, configured like the role's (security settings included): the
+// canary replaces its producer after a fatal error, so its handle cannot be
+// shared across threads safely.
+StatusOr<KafkaHandle> CreateAdminClient(const Config& effective, bool producer_side) {
+  Properties props = producer_side ? effective.ProducerConfig() : effective.ConsumerConfig();
+  props["client.id"] = "kcanary-admin";
+  if (producer_side) props["enable.idempotence"] = "false";  // it never produces
+  StatusOr<rd_kafka_conf_t*> conf = BuildKafkaConf(props);
+  if (!conf.ok()) return conf.status();
+  return CreateKafkaClient(producer_side ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER, *conf);
 }
 
 }  // namespace
@@ -89,6 +105,9 @@ Status Service::Init() {
   if (cluster_) {
     if (Status s = ForgetState(store_.get(), state_namespace); !s.ok()) return s;
   }
+  StatusOr<KafkaHandle> admin = CreateAdminClient(effective, run_canary);
+  if (!admin.ok()) return admin.status();
+  admin_ = std::move(*admin);
 
   if (run_verifier) {
     VerifierOptions options;
@@ -137,6 +156,9 @@ Status Service::Init() {
         Canary::Create(options, store_.get(), metrics_.get(), verifier_ ? hub_.get() : nullptr);
     if (!canary.ok()) return canary.status();
     canary_ = std::move(*canary);
+    if (!embedded()) {
+      topic_manager_ = std::make_unique<TopicManager>(config_.topic, config_.manage_topic);
+    }
     canary_thread_ = std::thread([this] {
       // Let the verifier choose (and store) its start offsets before the
       // canary writes, so the first canary records are judged too. A cluster
@@ -177,6 +199,8 @@ void Service::Stop() {
   if (metrics_) SyncMetrics();
   canary_.reset();
   verifier_.reset();
+  topic_manager_.reset();
+  admin_.reset();
   cluster_.reset();
   store_.reset();
 }
@@ -213,10 +237,15 @@ void Service::SyncMetrics() {
 // handler syncs them); this thread only probes the cluster.
 void Service::Housekeeping() {
   auto next_probe = std::chrono::steady_clock::now();
+  auto next_audit = next_probe;
   while (!stop_housekeeping_.load()) {
     if (std::chrono::steady_clock::now() >= next_probe) {
       ProbeCluster();
       next_probe = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    }
+    if (!embedded() && kafka_up_.load() && std::chrono::steady_clock::now() >= next_audit) {
+      AuditConfig();
+      next_audit = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
@@ -225,7 +254,7 @@ void Service::Housekeeping() {
 // Cluster health is exported, not folded into readiness: a Kafka outage is
 // what kcanary exists to report, not a reason to restart the sidecar.
 void Service::ProbeCluster() {
-  rd_kafka_t* rk = verifier_ ? verifier_->handle() : canary_ ? canary_->handle() : nullptr;
+  rd_kafka_t* rk = admin_.get();
   if (rk == nullptr) return;
   StatusOr<TopicInfo> info = DescribeTopic(rk, config_.topic, 2000);
   const bool up = info.ok() || info.status().code() == Status::Code::kNotFound;
@@ -238,12 +267,45 @@ void Service::ProbeCluster() {
   }
   kafka_up_ = up;
   metrics_->SetKafkaUp(up);
+  if (topic_manager_ && up) {
+    if (topic_manager_->Reconcile(rk, info).ok() && !info.ok()) {
+      info = DescribeTopic(rk, config_.topic, 2000);  // just created: export its coverage
+    }
+  }
   if (!info.ok()) return;
   metrics_->SetBrokers(static_cast<int>(info->brokers.size()));
   for (int32_t broker : info->brokers) {
     bool leads = false;
     for (const PartitionInfo& p : info->partitions) leads = leads || p.leader == broker;
     metrics_->SetBrokerLeadsCanaryPartition(broker, leads);
+  }
+}
+
+// The durability checklist of the canary topic, into config_check_passing.
+// A check that cannot be made (e.g. DescribeConfigs denied) is left out
+// rather than reported as failing.
+void Service::AuditConfig() {
+  Config config = config_;
+  config.audit_topics.clear();
+  StatusOr<audit::AuditInput> input = GatherAuditInput(admin_.get(), config, 5000);
+  if (!input.ok()) {
+    spdlog::debug("durability audit skipped: {}", input.status().message());
+    return;
+  }
+  for (const audit::CheckResult& r : audit::Evaluate(*input)) {
+    if (r.verdict == audit::Verdict::kUnknown) continue;
+    const bool passing = r.verdict == audit::Verdict::kPass;
+    metrics_->SetConfigCheckPassing(r.topic, r.check, passing);
+    auto [it, first] = audit_verdicts_.try_emplace(r.topic + "/" + r.check, passing);
+    if ((first && !passing) || (!first && it->second != passing)) {
+      if (passing) {
+        spdlog::info("durability check {} passes again on topic {}: {}", r.check, r.topic, r.value);
+      } else {
+        spdlog::warn("durability check {} fails on topic {}: {}; {}; fix: {}", r.check, r.topic,
+                     r.value, r.why, r.fix);
+      }
+    }
+    it->second = passing;
   }
 }
 

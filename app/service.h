@@ -10,6 +10,7 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -18,6 +19,7 @@
 
 #include "common/config/config.h"
 #include "common/http/http_server.h"
+#include "common/kafka/kafka_client.h"
 #include "common/metrics/metrics.h"
 #include "common/status.h"
 #include "common/store/state_store.h"
@@ -28,6 +30,7 @@ namespace kcanary {
 class Canary;
 class Verifier;
 class EmbeddedCluster;
+class TopicManager;
 
 class Service {
  public:
@@ -60,6 +63,7 @@ class Service {
   nlohmann::json StatusObject();
   void Housekeeping();
   void ProbeCluster();
+  void AuditConfig();
 
   Config config_;
   std::string bootstrap_;
@@ -69,6 +73,8 @@ class Service {
   std::unique_ptr<DetectorHub> hub_;
   std::unique_ptr<Verifier> verifier_;
   std::unique_ptr<Canary> canary_;
+  std::unique_ptr<TopicManager> topic_manager_;  // with the canary, on a real cluster
+  KafkaHandle admin_;                            // probes, topic management, audit
   HttpServer http_;
   std::atomic<bool> stop_canary_{false};
   std::atomic<bool> stop_verifier_{false};
@@ -78,6 +84,7 @@ class Service {
   std::thread verifier_thread_;
   std::thread housekeeping_thread_;
   bool stopped_ = false;
+  std::map<std::string, bool> audit_verdicts_;  // "topic/check" -> passing (housekeeping thread)
   std::atomic<bool> started_{false};
 };
 

@@ -27,6 +27,8 @@ class Status {
     kCorruption,
     kUnavailable,
     kFailedPrecondition,
+    kAlreadyExists,
+    kPermissionDenied,
     kInternal
   };
 
@@ -42,6 +44,8 @@ class Status {
   static Status FailedPrecondition(std::string m) {
     return {Code::kFailedPrecondition, std::move(m)};
   }
+  static Status AlreadyExists(std::string m) { return {Code::kAlreadyExists, std::move(m)}; }
+  static Status PermissionDenied(std::string m) { return {Code::kPermissionDenied, std::move(m)}; }
   static Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
 
   bool ok() const { return code_ == Code::kOk; }

@@ -8,7 +8,9 @@
 namespace kcanary::cli {
 namespace {
 
-constexpr CommandSet kAll = Bit(Command::kRun) | Bit(Command::kCanary) | Bit(Command::kVerify);
+constexpr CommandSet kAudit = Bit(Command::kAudit);
+constexpr CommandSet kRoles = Bit(Command::kRun) | Bit(Command::kCanary) | Bit(Command::kVerify);
+constexpr CommandSet kAll = kRoles | kAudit;
 constexpr CommandSet kProducing = Bit(Command::kRun) | Bit(Command::kCanary);
 
 std::string FormatDouble(double value) {
@@ -17,7 +19,7 @@ std::string FormatDouble(double value) {
   return ec == std::errc() ? std::string(buffer, end) : std::string("?");
 }
 
-constexpr std::array<CommandSpec, 3> kCommands = {{
+constexpr std::array<CommandSpec, 4> kCommands = {{
     {Command::kRun, "run", "canary + verifier in one process (the sidecar default)",
      "Runs the canary (producer) and the verifier (consumer) in one process that "
      "shares one state store: the sidecar default. Without --brokers (and without "
@@ -36,9 +38,19 @@ constexpr std::array<CommandSpec, 3> kCommands = {{
      "offset, and classifies every expected record (received, lost, expired, "
      "duplicated, ...). Requires --brokers.",
      /*requires_brokers=*/true, /*produces=*/false, /*consumes=*/true},
+    {Command::kAudit, "audit", "check topics and brokers against the durability checklist",
+     "Reads the configs of the canary topic (and of the topics --topics matches) and of "
+     "every broker through the Admin API, and checks them against the durability "
+     "checklist: replication factor >= 3, min.insync.replicas >= 2 and below the "
+     "replication factor, unclean leader election off; plus kcanary's own producer "
+     "(acks=all, retries or idempotence) and verifier (manual commit) as -X/-F set them. "
+     "One row per topic and check: PASS/FAIL, the value seen, why it matters, the fix. "
+     "Exit status: 0 all pass, 1 a check failed, 2 usage or connection error, or a "
+     "check that could not be made (e.g. DescribeConfigs denied). Requires --brokers.",
+     /*requires_brokers=*/true, /*produces=*/false, /*consumes=*/false},
 }};
 
-constexpr std::array<OptionSpec, 12> kOptions = {{
+constexpr std::array<OptionSpec, 15> kOptions = {{
     {"-b", "--brokers", "HOST:PORT[,...]",
      "Kafka bootstrap servers; overrides bootstrap.servers from -X/-F. canary and verify "
      "need brokers from this flag or from -X/-F; run without any starts the embedded "
@@ -56,15 +68,15 @@ constexpr std::array<OptionSpec, 12> kOptions = {{
      "comment; repeatable, later files win; same prefixes as -X.",
      OptionKind::kPropertiesFile, kAll, nullptr, nullptr},
     {"", "--state-dir", "DIR", "Directory of kcanary's durable state (RocksDB).",
-     OptionKind::kValue, kAll, [] { return Config{}.state_dir; }, &SetStateDir},
+     OptionKind::kValue, kRoles, [] { return Config{}.state_dir; }, &SetStateDir},
     {"", "--listen", "HOST:PORT",
      "HTTP listener for /metrics, /healthz, /readyz, /status and /; "
      "port 0 picks a free port; none disables it.",
-     OptionKind::kValue, kAll, [] { return Config{}.listen; }, &SetListen},
+     OptionKind::kValue, kRoles, [] { return Config{}.listen; }, &SetListen},
     {"", "--log-level", "LEVEL", "Log verbosity: trace, debug, info, warn or error.",
      OptionKind::kValue, kAll, [] { return Config{}.log_level; }, &SetLogLevel},
     {"", "--group", "ID", "Consumer group of the verifier; overrides group.id from -X/-F.",
-     OptionKind::kValue, kAll, [] { return std::string("kcanary-verifier-<topic>"); }, &SetGroup},
+     OptionKind::kValue, kRoles, [] { return std::string("kcanary-verifier-<topic>"); }, &SetGroup},
     {"", "--rate", "RECORDS/S",
      "Records per second per partition, > 0 and <= 1000000; fractions allowed "
      "(0.1 = one record every 10 s).",
@@ -81,6 +93,18 @@ constexpr std::array<OptionSpec, 12> kOptions = {{
      "--brokers.",
      OptionKind::kValue, Bit(Command::kRun),
      [] { return std::to_string(Config{}.embedded_partitions); }, &SetPartitions},
+    {"", "--manage-topic", "BOOL",
+     "Create the canary topic when missing (replication factor min(3, brokers), "
+     "min.insync.replicas 2 capped below it, one partition led by each broker) and add "
+     "partitions when brokers join; false only reports coverage (for managed clusters).",
+     OptionKind::kValue, kProducing,
+     [] { return std::string(Config{}.manage_topic ? "true" : "false"); }, &SetManageTopic},
+    {"", "--topics", "REGEX",
+     "Also check the topics whose whole name matches REGEX (ECMAScript syntax, "
+     "e.g. 'orders|payments-.*').",
+     OptionKind::kValue, kAudit, nullptr, &SetAuditTopics},
+    {"", "--format", "FORMAT", "Output: text (a table for humans) or json.", OptionKind::kValue,
+     kAudit, [] { return Config{}.output_format; }, &SetOutputFormat},
 }};
 
 }  // namespace

@@ -168,6 +168,9 @@ Status ResolveBrokers(const CommandSpec& command, Config& config) {
   std::set<std::string> servers;
   if (command.produces) servers.insert(BootstrapServers(config.ProducerConfig()));
   if (command.consumes) servers.insert(BootstrapServers(config.ConsumerConfig()));
+  if (!command.produces && !command.consumes) {
+    servers.insert(BootstrapServers(config.AdminConfig()));
+  }
   if (servers.size() > 1) {
     return Status::InvalidArgument(
         "bootstrap.servers from -X/-F differs between canary and verifier (or is set for only "

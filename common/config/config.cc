@@ -17,6 +17,8 @@ std::string_view CommandName(Command command) {
       return "canary";
     case Command::kVerify:
       return "verify";
+    case Command::kAudit:
+      return "audit";
   }
   return "unknown";
 }
@@ -51,6 +53,13 @@ Properties Config::ConsumerConfig() const {
   Overlay(props, consumer_props);
   if (!brokers.empty()) props["bootstrap.servers"] = brokers;
   if (!group_id.empty()) props["group.id"] = group_id;
+  return props;
+}
+
+Properties Config::AdminConfig() const {
+  Properties props = {{"client.id", "kcanary-admin"}};
+  Overlay(props, common_props);
+  if (!brokers.empty()) props["bootstrap.servers"] = brokers;
   return props;
 }
 

@@ -30,9 +30,10 @@ enum class Command {
   kRun,     // canary + verifier in one process (the sidecar default)
   kCanary,  // producer only
   kVerify,  // consumer only
+  kAudit,   // the durability checklist (SPEC §6), once
 };
 
-// The command's name as typed on the command line ("run", "canary", "verify").
+// The command's name as typed on the command line ("run", "canary", "verify", "audit").
 std::string_view CommandName(Command command);
 
 struct Config {
@@ -54,6 +55,13 @@ struct Config {
   // If set, the canary appends every delivery outcome to this file (a line per
   // record) after storing it: ground truth for tests and audits. Grows without bound.
   std::string delivery_journal;
+  // Create the canary topic when missing and add partitions so every broker
+  // leads one (SPEC §7); false only reports coverage (managed clusters).
+  bool manage_topic = true;
+  // audit: topics to check besides the canary topic, an ECMAScript regular
+  // expression matched against whole names; empty checks the canary topic only.
+  std::string audit_topics;
+  std::string output_format = "text";  // audit: text|json
   Properties common_props;    // from -F files and unprefixed -X, applied to producer and consumer
   Properties producer_props;  // -X canary.<key>=v (prefix stripped): producer only
   Properties consumer_props;  // -X verifier.<key>=v (prefix stripped): consumer only
@@ -73,6 +81,9 @@ struct Config {
   // auto.offset.reset=error, enable.partition.eof=true,
   // client.id=kcanary-verifier, group.id=kcanary-verifier-<topic>.
   Properties ConsumerConfig() const;
+  // Admin client (topic management, audit): client.id=kcanary-admin, then
+  // common_props, then brokers.
+  Properties AdminConfig() const;
 };
 
 struct ParseResult {

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <charconv>
+#include <regex>
 #include <string>
 
 namespace kcanary {
@@ -146,6 +147,36 @@ Status SetPartitions(std::string_view value, Config& config) {
     return OutOfRange(value, "partitions must be 1 to 1024");
   }
   config.embedded_partitions = *partitions;
+  return Status::Ok();
+}
+
+Status SetManageTopic(std::string_view value, Config& config) {
+  if (value == "true" || value == "yes" || value == "on" || value == "1") {
+    config.manage_topic = true;
+  } else if (value == "false" || value == "no" || value == "off" || value == "0") {
+    config.manage_topic = false;
+  } else {
+    return Status::InvalidArgument(Quote(value) + " is not true or false");
+  }
+  return Status::Ok();
+}
+
+Status SetAuditTopics(std::string_view value, Config& config) {
+  if (value.empty()) return Status::InvalidArgument("must not be empty");
+  try {
+    std::regex compiled{std::string(value)};
+  } catch (const std::regex_error& e) {
+    return Status::InvalidArgument(Quote(value) + " is not a regular expression: " + e.what());
+  }
+  config.audit_topics = std::string(value);
+  return Status::Ok();
+}
+
+Status SetOutputFormat(std::string_view value, Config& config) {
+  if (value != "text" && value != "json") {
+    return Status::InvalidArgument(Quote(value) + " is not text or json");
+  }
+  config.output_format = std::string(value);
   return Status::Ok();
 }
 

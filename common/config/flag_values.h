@@ -32,6 +32,9 @@ Status SetGroup(std::string_view value, Config& config);        // non-empty
 Status SetRate(std::string_view value, Config& config);         // (0, kMaxRate]
 Status SetMessageSize(std::string_view value, Config& config);  // [64, 16 MiB]
 Status SetDeliveryJournal(std::string_view value, Config& config);
-Status SetPartitions(std::string_view value, Config& config);  // [1, 1024]
+Status SetPartitions(std::string_view value, Config& config);    // [1, 1024]
+Status SetManageTopic(std::string_view value, Config& config);   // true|false (yes|no, on|off)
+Status SetAuditTopics(std::string_view value, Config& config);   // an ECMAScript regex
+Status SetOutputFormat(std::string_view value, Config& config);  // text|json
 
 }  // namespace kcanary

@@ -48,6 +48,46 @@ StatusOr<KafkaHandle> CreateKafkaClient(rd_kafka_type_t type, rd_kafka_conf_t* c
 
 std::string KafkaErrorName(rd_kafka_resp_err_t err) { return rd_kafka_err2name(err); }
 
+namespace {
+
+std::vector<int32_t> SortedBrokers(const rd_kafka_metadata_t* md) {
+  std::vector<int32_t> brokers;
+  for (int i = 0; i < md->broker_cnt; ++i) brokers.push_back(md->brokers[i].id);
+  std::sort(brokers.begin(), brokers.end());
+  return brokers;
+}
+
+std::vector<PartitionInfo> Partitions(const rd_kafka_metadata_topic_t& t) {
+  std::vector<PartitionInfo> out;
+  for (int i = 0; i < t.partition_cnt; ++i) {
+    const rd_kafka_metadata_partition_t& p = t.partitions[i];
+    out.push_back({p.id, p.leader, std::vector<int32_t>(p.replicas, p.replicas + p.replica_cnt),
+                   std::vector<int32_t>(p.isrs, p.isrs + p.isr_cnt)});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const PartitionInfo& a, const PartitionInfo& b) { return a.id < b.id; });
+  return out;
+}
+
+}  // namespace
+
+StatusOr<ClusterInfo> DescribeCluster(rd_kafka_t* rk, int timeout_ms) {
+  const rd_kafka_metadata_t* md = nullptr;
+  const rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, nullptr, &md, timeout_ms);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::Unavailable(std::string("cluster metadata: ") + rd_kafka_err2str(err));
+  }
+  ClusterInfo info;
+  info.brokers = SortedBrokers(md);
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    const rd_kafka_metadata_topic_t& t = md->topics[i];
+    if (t.err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;  // e.g. not authorized to describe
+    info.topics[t.topic].partitions = Partitions(t);
+  }
+  rd_kafka_metadata_destroy(md);
+  return info;
+}
+
 StatusOr<TopicInfo> DescribeTopic(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {
   rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
   const rd_kafka_metadata_t* md = nullptr;
@@ -57,7 +97,7 @@ StatusOr<TopicInfo> DescribeTopic(rd_kafka_t* rk, const std::string& topic, int 
     return Status::Unavailable("metadata for topic " + topic + ": " + rd_kafka_err2str(err));
   }
   TopicInfo info;
-  for (int i = 0; i < md->broker_cnt; ++i) info.brokers.push_back(md->brokers[i].id);
+  info.brokers = SortedBrokers(md);
   Status status;
   if (md->topic_cnt != 1) {
     status = Status::NotFound("topic " + topic + " not in metadata");
@@ -67,12 +107,7 @@ StatusOr<TopicInfo> DescribeTopic(rd_kafka_t* rk, const std::string& topic, int 
                  ? Status::NotFound("topic " + topic + " does not exist")
                  : Status::Unavailable("topic " + topic + ": " + rd_kafka_err2str(terr));
   } else {
-    for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
-      const rd_kafka_metadata_partition_t& p = md->topics[0].partitions[i];
-      info.partitions.push_back({p.id, p.leader});
-    }
-    std::sort(info.partitions.begin(), info.partitions.end(),
-              [](const PartitionInfo& a, const PartitionInfo& b) { return a.id < b.id; });
+    info.partitions = Partitions(md->topics[0]);
   }
   rd_kafka_metadata_destroy(md);
   if (!status.ok()) return status;

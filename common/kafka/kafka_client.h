@@ -32,13 +32,22 @@ std::string KafkaErrorName(rd_kafka_resp_err_t err);
 struct PartitionInfo {
   int32_t id = 0;
   int32_t leader = -1;
+  std::vector<int32_t> replicas;  // in assignment order: replicas[0] is the preferred leader
+  std::vector<int32_t> isr;
 };
 struct TopicInfo {
-  std::vector<PartitionInfo> partitions;
-  std::vector<int32_t> brokers;
+  std::vector<PartitionInfo> partitions;  // sorted by id
+  std::vector<int32_t> brokers;           // sorted
 };
 /// Metadata of one topic; NotFound when the cluster does not have it.
 StatusOr<TopicInfo> DescribeTopic(rd_kafka_t* rk, const std::string& topic, int timeout_ms);
+
+struct ClusterInfo {
+  std::vector<int32_t> brokers;             // sorted
+  std::map<std::string, TopicInfo> topics;  // every topic the client may see (brokers unset)
+};
+/// Metadata of every topic (Kafka's internal ones included).
+StatusOr<ClusterInfo> DescribeCluster(rd_kafka_t* rk, int timeout_ms);
 
 struct Watermarks {
   int64_t low = 0;
