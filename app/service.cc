@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
@@ -257,7 +258,11 @@ void Service::ProbeCluster() {
   rd_kafka_t* rk = admin_.get();
   if (rk == nullptr) return;
   StatusOr<TopicInfo> info = DescribeTopic(rk, config_.topic, 2000);
-  const bool up = info.ok() || info.status().code() == Status::Code::kNotFound;
+  const bool answered = info.ok() || info.status().code() == Status::Code::kNotFound;
+  // One broker hung (SIGSTOP, GC pause) can time a metadata request out while
+  // the cluster serves on: only three failed probes in a row (15 s) are down.
+  probe_failures_ = answered ? 0 : probe_failures_ + 1;
+  const bool up = answered || (kafka_up_.load() && probe_failures_ < 3);
   if (up != kafka_up_.load()) {
     if (up) {
       spdlog::info("Kafka cluster reachable");
@@ -267,14 +272,21 @@ void Service::ProbeCluster() {
   }
   kafka_up_ = up;
   metrics_->SetKafkaUp(up);
-  if (topic_manager_ && up) {
+  if (topic_manager_ && answered) {
     if (topic_manager_->Reconcile(rk, info).ok() && !info.ok()) {
       info = DescribeTopic(rk, config_.topic, 2000);  // just created: export its coverage
     }
   }
   if (!info.ok()) return;
   metrics_->SetBrokers(static_cast<int>(info->brokers.size()));
+  // A broker gone from the metadata (down, fenced) leads nothing any more.
+  for (int32_t broker : known_brokers_) {
+    if (std::find(info->brokers.begin(), info->brokers.end(), broker) == info->brokers.end()) {
+      metrics_->SetBrokerLeadsCanaryPartition(broker, false);
+    }
+  }
   for (int32_t broker : info->brokers) {
+    known_brokers_.insert(broker);
     bool leads = false;
     for (const PartitionInfo& p : info->partitions) leads = leads || p.leader == broker;
     metrics_->SetBrokerLeadsCanaryPartition(broker, leads);

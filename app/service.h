@@ -12,6 +12,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -84,7 +85,10 @@ class Service {
   std::thread verifier_thread_;
   std::thread housekeeping_thread_;
   bool stopped_ = false;
-  std::map<std::string, bool> audit_verdicts_;  // "topic/check" -> passing (housekeeping thread)
+  // Housekeeping thread only:
+  std::map<std::string, bool> audit_verdicts_;  // "topic/check" -> passing
+  std::set<int32_t> known_brokers_;             // every broker seen in the metadata
+  int probe_failures_ = 0;                      // cluster probes failed in a row
   std::atomic<bool> started_{false};
 };
 

@@ -109,6 +109,14 @@ Status TopicManager::Cover(rd_kafka_t* rk, const TopicInfo& info, Clock::time_po
   std::erase_if(added, [&](const Replicas& r) {
     return std::find(settled.begin(), settled.end(), r.front()) == settled.end();
   });
+  // Kafka wants every partition of a topic to have as many replicas as the
+  // others; with brokers missing from the metadata (down, fenced) there may
+  // not be enough to place one yet.
+  if (!added.empty() && static_cast<int32_t>(added.front().size()) < rf) {
+    spdlog::debug("canary topic {}: {} broker(s) in the metadata, {} replicas needed: waiting",
+                  topic_, info.brokers.size(), rf);
+    return Status::Ok();
+  }
   if (added.empty()) return Status::Ok();
   Status s = CreatePartitions(rk, topic_, static_cast<int32_t>(info.partitions.size()), added,
                               admin_timeout_ms_);

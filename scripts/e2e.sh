@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Real-Kafka end-to-end scenarios (SPEC §8): builds kcanary, fetches Apache
-# Kafka 4.3.1 from Maven Central (cached in ~/.m2), starts a local 3-broker
-# KRaft cluster on 127.0.0.1 and runs S1-S7 against ground truth. Needs Java
-# 17+ and Maven (installed by install-deps.sh). About 6 minutes; prints one
-# table: scenario, class, ground truth, kcanary, verdict. Extra arguments go
-# to pytest (e.g. -k s2).
+# Real-Kafka end-to-end tests: builds kcanary, fetches Apache Kafka 4.3.1
+# from Maven Central (cached in ~/.m2) and, each on local 3-broker KRaft
+# clusters on 127.0.0.1 it starts and stops itself, runs the SPEC §8
+# scenarios S1-S7 against ground truth, topic management and the audit
+# (SPEC §6-7), and the cluster tool's own tests. Needs Java 17+ and Maven
+# (installed by install-deps.sh). About 11 minutes; prints one table:
+# scenario, class, ground truth, kcanary, verdict. Extra arguments go to
+# pytest (e.g. tests/e2e/test_scenarios.py -k s2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "${KCANARY_SKIP_BUILD:-0}" = 1 ] || ./scripts/build.sh
 ./deploy/local/kafka-cluster fetch
+tests=(tests/e2e/test_scenarios.py tests/e2e/test_topic_audit.py
+       tests/e2e/test_kafka_cluster_tool.py)
+[ $# -eq 0 ] || tests=("$@")
 KCANARY_BIN="$PWD/${KCANARY_BUILD_DIR:-build}/app/kcanary" \
-  python3 -m pytest -q -p no:cacheprovider tests/e2e/test_scenarios.py "$@"
+  python3 -m pytest -q -p no:cacheprovider "${tests[@]}"

@@ -258,6 +258,44 @@ TEST(CommandLineTest, PartitionsOnlyForTheEmbeddedCluster) {
 
 // ---- properties: prefixes, precedence, files, references -----------------------
 
+TEST(CommandLineTest, AuditTakesTopicsFormatAndClientProperties) {
+  const Config c = ParseOk({"audit", "-b", "k:9092", "-t", "canary", "--topics", "orders|pay-.*",
+                            "--format", "json", "-X", "canary.acks=1"});
+  EXPECT_EQ(c.command, Command::kAudit);
+  EXPECT_EQ(c.brokers, "k:9092");
+  EXPECT_EQ(c.audit_topics, "orders|pay-.*");
+  EXPECT_EQ(c.output_format, "json");
+  EXPECT_EQ(c.ProducerConfig().at("acks"), "1");  // judged as kcanary's own producer
+  EXPECT_EQ(c.AdminConfig().at("bootstrap.servers"), "k:9092");
+  EXPECT_EQ(ParseOk({"audit", "-b", "k:9092"}).output_format, "text");
+}
+
+TEST(CommandLineTest, AuditRejectsBadInputNamingIt) {
+  EXPECT_TRUE(Contains(ParseError({"audit"}), "--brokers"));
+  EXPECT_TRUE(Contains(ParseError({"audit", "-b", "k:1", "--topics", "("}), "--topics"));
+  EXPECT_TRUE(Contains(ParseError({"audit", "-b", "k:1", "--format", "yaml"}), "--format"));
+  // role-only flags are not audit's
+  EXPECT_TRUE(Contains(ParseError({"audit", "-b", "k:1", "--rate", "5"}), "--rate"));
+  EXPECT_TRUE(Contains(ParseError({"audit", "-b", "k:1", "--state-dir", "d"}), "--state-dir"));
+  // and audit's flags are not the roles'
+  EXPECT_TRUE(Contains(ParseError({"canary", "-b", "k:1", "--topics", "x"}), "--topics"));
+}
+
+TEST(CommandLineTest, AuditTakesBrokersFromBootstrapServers) {
+  EXPECT_EQ(ParseOk({"audit", "-X", "bootstrap.servers=k:9"}).brokers, "k:9");
+}
+
+TEST(CommandLineTest, ManageTopicIsABooleanOfTheProducingCommands) {
+  EXPECT_TRUE(ParseOk({"canary", "-b", "k:1"}).manage_topic);
+  for (const char* no : {"false", "no", "off", "0"}) {
+    EXPECT_FALSE(ParseOk({"canary", "-b", "k:1", "--manage-topic", no}).manage_topic) << no;
+  }
+  EXPECT_TRUE(ParseOk({"run", "--manage-topic=true"}).manage_topic);
+  EXPECT_TRUE(Contains(ParseError({"run", "--manage-topic", "maybe"}), "--manage-topic"));
+  EXPECT_TRUE(
+      Contains(ParseError({"verify", "-b", "k:1", "--manage-topic", "false"}), "--manage-topic"));
+}
+
 TEST(CommandLineTest, PropertyPrefixesRouteToRoles) {
   const Config config =
       ParseOk({"run", "-X", "security.protocol=SSL", "-X", "canary.acks=1", "-X",
