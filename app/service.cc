@@ -245,8 +245,9 @@ void Service::Housekeeping() {
       next_probe = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     }
     if (!embedded() && kafka_up_.load() && std::chrono::steady_clock::now() >= next_audit) {
-      AuditConfig();
-      next_audit = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      // Until the canary topic shows in the metadata (just created, or the
+      // cluster busy) there is nothing to judge yet: look again soon.
+      next_audit = std::chrono::steady_clock::now() + std::chrono::seconds(AuditConfig() ? 60 : 5);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
@@ -295,15 +296,19 @@ void Service::ProbeCluster() {
 
 // The durability checklist of the canary topic, into config_check_passing.
 // A check that cannot be made (e.g. DescribeConfigs denied) is left out
-// rather than reported as failing.
-void Service::AuditConfig() {
+// rather than reported as failing. Returns whether the topic was there to
+// judge.
+bool Service::AuditConfig() {
   Config config = config_;
   config.audit_topics.clear();
   StatusOr<audit::AuditInput> input = GatherAuditInput(admin_.get(), config, 5000);
   if (!input.ok()) {
     spdlog::debug("durability audit skipped: {}", input.status().message());
-    return;
+    return false;
   }
+  // A missing topic is the topic manager's (or the operator's) business and
+  // shows in kcanary_brokers / broker_leads; it is not a durability setting.
+  if (input->topics.empty()) return false;
   for (const audit::CheckResult& r : audit::Evaluate(*input)) {
     if (r.verdict == audit::Verdict::kUnknown) continue;
     // Judge only the clients this process runs.
@@ -324,6 +329,7 @@ void Service::AuditConfig() {
     }
     it->second = passing;
   }
+  return true;
 }
 
 std::string Service::StatusJson() { return StatusObject().dump(2) + "\n"; }

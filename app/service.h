@@ -64,7 +64,7 @@ class Service {
   nlohmann::json StatusObject();
   void Housekeeping();
   void ProbeCluster();
-  void AuditConfig();
+  bool AuditConfig();
 
   Config config_;
   std::string bootstrap_;
