@@ -11,6 +11,8 @@ packages=(
   curl python3
   # the real-Kafka scenarios: the broker runs on Java 17, Maven fetches it
   openjdk-17-jre-headless maven
+  # promtool, for the alert rules' and the dashboard's checks
+  prometheus
 )
 
 # Python side of the tests: the ground-truth checker and its Kafka client.

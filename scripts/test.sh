@@ -14,6 +14,9 @@ if ! clang-format --dry-run --Werror $(git ls-files '*.h' '*.cc' 2>/dev/null || 
 fi
 echo "== unit and integration tests"
 ctest --test-dir "$build" --output-on-failure -j2 --timeout 300
+echo "== alert rules (promtool) and dashboard"
+bash tests/alerts/run.sh
+bash tests/dashboards/run.sh
 echo "== ground-truth checker"
 KCANARY_BIN="$PWD/$build/app/kcanary" python3 -m pytest -q -p no:cacheprovider tests/e2e/test_ground_truth.py
 if [ "${KCANARY_SKIP_E2E:-0}" != 1 ]; then
