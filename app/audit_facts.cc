@@ -45,10 +45,26 @@ audit::TopicFacts TopicLayout(const std::string& name, const TopicInfo& info) {
   return t;
 }
 
+// Metadata of the topics the audit needs: every topic only when --topics
+// asks to match names (the periodic audit runs every minute, and a cluster
+// may have thousands of topics).
+StatusOr<ClusterInfo> Metadata(rd_kafka_t* rk, const Config& config, int timeout_ms) {
+  if (!config.audit_topics.empty()) return DescribeCluster(rk, timeout_ms);
+  StatusOr<TopicInfo> canary = DescribeTopic(rk, config.topic, timeout_ms);
+  if (canary.ok()) {
+    ClusterInfo cluster;
+    cluster.brokers = canary->brokers;
+    cluster.topics[config.topic] = *canary;
+    return cluster;
+  }
+  if (canary.status().code() != Status::Code::kNotFound) return canary.status();
+  return DescribeCluster(rk, timeout_ms);  // no such topic: the brokers still count
+}
+
 }  // namespace
 
 StatusOr<audit::AuditInput> GatherAuditInput(rd_kafka_t* rk, const Config& config, int timeout_ms) {
-  StatusOr<ClusterInfo> cluster = DescribeCluster(rk, timeout_ms);
+  StatusOr<ClusterInfo> cluster = Metadata(rk, config, timeout_ms);
   if (!cluster.ok()) return cluster.status();
   if (cluster->brokers.empty()) return Status::Unavailable("the cluster reports no broker");
 
