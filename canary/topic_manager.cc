@@ -31,8 +31,7 @@ TopicManager::TopicManager(std::string topic, bool manage, std::chrono::seconds 
       join_grace_(join_grace),
       admin_timeout_ms_(admin_timeout_ms) {}
 
-Status TopicManager::Reconcile(rd_kafka_t* rk, const StatusOr<TopicInfo>& info,
-                               Clock::time_point now) {
+Status TopicManager::Reconcile(rd_kafka_t* rk, const StatusOr<TopicInfo>& info) {
   if (!info.ok()) {
     if (info.status().code() != Status::Code::kNotFound) return Status::Ok();  // cluster down
     if (!manage_) {
@@ -51,7 +50,7 @@ Status TopicManager::Reconcile(rd_kafka_t* rk, const StatusOr<TopicInfo>& info,
     if (!cluster.ok()) return cluster.status();
     return Create(rk, cluster->brokers);
   }
-  return Cover(rk, *info, now);
+  return Cover(rk, *info, Clock::now());
 }
 
 Status TopicManager::Create(rd_kafka_t* rk, const std::vector<int32_t>& brokers) {
@@ -65,7 +64,6 @@ Status TopicManager::Create(rd_kafka_t* rk, const std::vector<int32_t>& brokers)
     spdlog::error("cannot create the canary topic: {}", s.message());
     return s;
   }
-  ++topics_created_;
   spdlog::info(
       "created canary topic {}: replication factor {}, min.insync.replicas {}, "
       "replicas {}",
@@ -124,7 +122,6 @@ Status TopicManager::Cover(rd_kafka_t* rk, const TopicInfo& info, Clock::time_po
     spdlog::error("cannot add partitions to the canary topic: {}", s.message());
     return s;
   }
-  partitions_added_ += static_cast<int32_t>(added.size());
   spdlog::info("canary topic {}: added partition(s) {} for broker(s) that joined", topic_,
                Describe(added));
   return Status::Ok();

@@ -33,13 +33,7 @@ class TopicManager {
 
   /// One pass over the topic's metadata (`info`: DescribeTopic's result).
   /// Returns what failed, if anything; failures are retried on the next pass.
-  Status Reconcile(rd_kafka_t* rk, const StatusOr<TopicInfo>& info, Clock::time_point now);
-  Status Reconcile(rd_kafka_t* rk, const StatusOr<TopicInfo>& info) {
-    return Reconcile(rk, info, Clock::now());
-  }
-
-  int32_t topics_created() const { return topics_created_; }
-  int32_t partitions_added() const { return partitions_added_; }
+  Status Reconcile(rd_kafka_t* rk, const StatusOr<TopicInfo>& info);
 
  private:
   Status Create(rd_kafka_t* rk, const std::vector<int32_t>& brokers);
@@ -52,8 +46,6 @@ class TopicManager {
   std::map<int32_t, Clock::time_point> first_seen_;  // brokers in the latest metadata
   bool warned_missing_ = false;
   std::string last_uncovered_;  // logged once per change
-  int32_t topics_created_ = 0;
-  int32_t partitions_added_ = 0;
 };
 
 }  // namespace kcanary
