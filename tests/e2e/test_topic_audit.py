@@ -11,19 +11,15 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
-import urllib.request
 
 import pytest
 
 from cluster import LocalKafkaCluster, wait_for
+from kcanary_proc import KCANARY, Kcanary
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
-KCANARY = os.environ.get("KCANARY_BIN") or os.path.join(REPO, "build", "app", "kcanary")
 
 pytestmark = pytest.mark.e2e
 
@@ -69,51 +65,6 @@ def results(rows):
     return {k: v["result"] for k, v in rows.items()}
 
 
-class Kcanary:
-    def __init__(self, role, bootstrap, topic, workdir, *extra):
-        self.log_path = os.path.join(workdir, "%s-%s.log" % (role, topic))
-        self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            [KCANARY, role, "-b", bootstrap, "-t", topic, "--listen", "127.0.0.1:0",
-             "--state-dir", os.path.join(workdir, "state-" + topic)] + list(extra),
-            stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        self.port = wait_for(self._port, 20, what="kcanary HTTP listener")
-
-    def _port(self):
-        assert self.proc.poll() is None, "kcanary exited:\n" + self.log()
-        m = re.search(r"serving .* on http://127\.0\.0\.1:(\d+)", self.log())
-        return int(m.group(1)) if m else None
-
-    def log(self):
-        with open(self.log_path, errors="replace") as f:
-            return f.read()
-
-    def metrics(self):
-        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % self.port, timeout=5) as r:
-            text = r.read().decode()
-        out = {}
-        for line in text.splitlines():
-            m = re.match(r'^(\w+)(\{(.*)\})?\s+(\S+)$', line)
-            if m and not line.startswith("#"):
-                labels = tuple(sorted(re.findall(r'(\w+)="([^"]*)"', m.group(3) or "")))
-                out[(m.group(1), labels)] = float(m.group(4))
-        return out
-
-    def status(self):
-        with urllib.request.urlopen("http://127.0.0.1:%d/status" % self.port, timeout=5) as r:
-            return json.loads(r.read().decode())
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self._log.close()
-
-
 def leads(m, broker):
     return m.get(("kcanary_broker_leads_canary_partition", (("broker", str(broker)),)))
 
@@ -130,7 +81,7 @@ def test_canary_topic_created_covering_every_broker_then_a_joining_one(cluster, 
     one; every durability check of it passes. A broker that joins gets a
     partition it leads, which the canary writes and the verifier reads."""
     topic = "tm-canary"
-    k = Kcanary("run", cluster.bootstrap, topic, workdir)
+    k = Kcanary("run", cluster.bootstrap, topic, workdir, name="run-" + topic)
     try:
         wait_for(lambda: topic in cluster.admin().list_topics(timeout=10).topics, 30, 0.5,
                  "kcanary to create the canary topic")
@@ -141,12 +92,12 @@ def test_canary_topic_created_covering_every_broker_then_a_joining_one(cluster, 
         assert cluster.topic_config(topic)["min.insync.replicas"] == "2"
 
         def covered():
-            m = k.metrics()
+            m = k.metric_map()
             return m.get(("kcanary_brokers", ())) == 3 and all(leads(m, b) == 1 for b in (1, 2, 3))
         wait_for(covered, 30, 0.5, "kcanary_broker_leads_canary_partition 1 for brokers 1-3")
 
         def audited():
-            m = k.metrics()
+            m = k.metric_map()
             got = {dict(l)["check"]: v for (n, l), v in m.items()
                    if n == "kcanary_config_check_passing"}
             return got if len(got) == 7 else None
@@ -165,7 +116,7 @@ def test_canary_topic_created_covering_every_broker_then_a_joining_one(cluster, 
             waited = time.monotonic() - t_join
             assert waited >= 25, "partition added after %.0f s, before the join grace" % waited
             assert layout(cluster, topic)[p][1][0] == new
-            wait_for(lambda: leads(k.metrics(), new) == 1, 60, 1,
+            wait_for(lambda: leads(k.metric_map(), new) == 1, 60, 1,
                      "kcanary_broker_leads_canary_partition{broker=%d} 1" % new)
 
             def read_there():
@@ -177,7 +128,7 @@ def test_canary_topic_created_covering_every_broker_then_a_joining_one(cluster, 
         finally:
             k.stop()
             cluster.remove_broker(new)
-        assert "added partition(s)" in k.log()
+        assert "added partition(s)" in k.log_text()
     finally:
         k.stop()
 
@@ -185,9 +136,10 @@ def test_canary_topic_created_covering_every_broker_then_a_joining_one(cluster, 
 def test_unmanaged_topic_is_left_alone(cluster, workdir):
     """--manage-topic=false: a missing canary topic is reported, not created."""
     topic = "tm-unmanaged"
-    k = Kcanary("canary", cluster.bootstrap, topic, workdir, "--manage-topic=false")
+    k = Kcanary("canary", cluster.bootstrap, topic, workdir, ["--manage-topic=false"],
+                name="canary-" + topic)
     try:
-        wait_for(lambda: "--manage-topic=false" in k.log(), 30, 0.5, "the missing-topic warning")
+        wait_for(lambda: "--manage-topic=false" in k.log_text(), 30, 0.5, "the missing-topic warning")
         time.sleep(6)  # more than a probe interval
         assert topic not in cluster.admin().list_topics(timeout=10).topics
     finally:
