@@ -115,7 +115,15 @@ port=""
 ready=""
 acked=0
 for _ in $(seq 1 150); do
-  kill -0 "$kcanary_pid" 2>/dev/null || { cat "$log" >&2; fail "kcanary died in the sandbox"; }
+  if ! kill -0 "$kcanary_pid" 2>/dev/null; then
+    rc=0
+    wait "$kcanary_pid" || rc=$?
+    kcanary_pid=""
+    cat "$log" >&2
+    # 159 = 128 + SIGSYS: sandbox.py kills on any syscall outside the filter.
+    [ "$rc" -ne 159 ] || fail "kcanary made a syscall outside SystemCallFilter= (strace -f finds it)"
+    fail "kcanary exited $rc in the sandbox"
+  fi
   [ -n "$port" ] || port=$(sed -n 's|.*serving .* on http://127.0.0.1:\([0-9]*\)$|\1|p' "$log")
   if [ -n "$port" ]; then
     curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || fail "/healthz does not answer 200"
