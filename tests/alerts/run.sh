@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Checks kcanary's alerting: the Prometheus rules are valid and pass their unit
-# tests, the Kubernetes PrometheusRule is in sync with them, every metric they
+# tests, the example Alertmanager routing is valid, the Kubernetes
+# PrometheusRule is in sync with the rules, every metric they
 # (and their tests and runbook) name is one kcanary exports, and every alert
 # links to a runbook section that exists.
 #
-#   bash tests/alerts/run.sh        (needs promtool: apt-get install prometheus)
+#   bash tests/alerts/run.sh        (needs promtool and amtool: apt-get install
+#                                    prometheus prometheus-alertmanager)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -27,6 +29,12 @@ promtool check rules "$rules" || fail "promtool check rules $rules"
 
 echo "== promtool test rules"
 promtool test rules "$tests" || fail "promtool test rules $tests"
+
+echo "== amtool check-config (example Alertmanager routing)"
+command -v amtool >/dev/null ||
+  fail "amtool not found (Debian: apt-get install prometheus-alertmanager)"
+amtool check-config deploy/alertmanager/kcanary.yml ||
+  fail "amtool check-config deploy/alertmanager/kcanary.yml"
 
 echo "== PrometheusRule in sync"
 python3 deploy/prometheus/make-prometheusrule.py --check ||

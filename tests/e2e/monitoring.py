@@ -3,14 +3,15 @@
 MonitoringStack starts, on 127.0.0.1 and in a directory of the test's:
 - a webhook receiver (a thread of this process) that records every
   notification Alertmanager posts, with the time it arrived;
-- Alertmanager (Debian `prometheus-alertmanager`, HA gossip off) routing every
-  alert to that receiver, grouped by alertname/topic/partition, group_wait 1s;
+- Alertmanager (Debian `prometheus-alertmanager`, HA gossip off) with
+  deploy/alertmanager/kcanary.yml as shipped, its pager and ticket receivers'
+  URLs replaced by the webhook's /pager and /tickets;
 - Prometheus (Debian `prometheus`) scraping the given kcanary listeners as job
   "kcanary" every second and evaluating deploy/prometheus/kcanary-rules.yml,
   unmodified, every second.
 
-Both servers are kill -9'd by stop() (and the context manager's exit). The
-configs are written as JSON, which both read as YAML.
+Both servers are kill -9'd by stop() (and the context manager's exit).
+Prometheus's config is written as JSON, which it reads as YAML.
 """
 import http.server
 import json
@@ -28,6 +29,10 @@ from cluster import ClusterError, wait_for
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 RULES = os.path.join(REPO, "deploy", "prometheus", "kcanary-rules.yml")
+ROUTES = os.path.join(REPO, "deploy", "alertmanager", "kcanary.yml")
+# the shipped routes' receiver URLs, and the webhook path each becomes
+RECEIVER_URLS = {"https://pager.example.com/hooks/kcanary": "/pager",
+                 "https://tickets.example.com/hooks/kcanary": "/tickets"}
 
 
 def find_binary(*names):
@@ -45,7 +50,8 @@ def free_port():
 
 
 class WebhookReceiver:
-    """HTTP server recording each POSTed JSON body as (arrival time.time(), body)."""
+    """HTTP server recording each POSTed JSON body as
+    (arrival time.time(), request path, body)."""
 
     def __init__(self):
         self.received = []
@@ -61,7 +67,7 @@ class WebhookReceiver:
                 except ValueError:
                     doc = {"unparsable": body.decode(errors="replace")}
                 with receiver._lock:
-                    receiver.received.append((arrived, doc))
+                    receiver.received.append((arrived, self.path, doc))
                 self.send_response(200)
                 self.end_headers()
 
@@ -69,7 +75,7 @@ class WebhookReceiver:
                 pass
 
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d/alerts" % self._server.server_address[1]
+        self.url = "http://127.0.0.1:%d" % self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
@@ -124,17 +130,15 @@ class MonitoringStack:
         wait_for(ready, 30, 0.25, "%s ready at %s" % (name, ready_url))
 
     def _start_alertmanager(self):
-        config = {
-            "route": {"receiver": "test-webhook",
-                      "group_by": ["alertname", "topic", "partition"],
-                      "group_wait": "1s", "group_interval": "5s", "repeat_interval": "1h"},
-            "receivers": [{"name": "test-webhook",
-                           "webhook_configs": [{"url": self.webhook.url,
-                                                "send_resolved": True}]}],
-        }
+        with open(ROUTES) as f:
+            config = f.read()
+        for url, path in RECEIVER_URLS.items():
+            if url not in config:
+                raise ClusterError("%s no longer has the receiver URL %s" % (ROUTES, url))
+            config = config.replace(url, self.webhook.url + path)
         path = os.path.join(self.dir, "alertmanager.yml")
         with open(path, "w") as f:
-            json.dump(config, f, indent=1)
+            f.write(config)
         self._spawn("alertmanager", [
             self.alertmanager_bin, "--config.file=" + path,
             "--storage.path=" + os.path.join(self.dir, "alertmanager-data"),
