@@ -26,7 +26,7 @@ set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME kcanary)
 set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
-set(CPACK_PACKAGE_CONTACT "kcanary maintainers <maintainers@users.noreply.b-seed-c9023bb7.example>"
+set(CPACK_PACKAGE_CONTACT "kcanary maintainers <kcanary@example.org>"
     CACHE STRING "Maintainer field of the Debian package")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "end-to-end message-loss detector for Apache Kafka")
 # Debian wants the long description wrapped; CPack indents each line.

@@ -11,8 +11,13 @@ packages=(
   curl python3
   # the real-Kafka scenarios: the broker runs on Java 17, Maven fetches it
   openjdk-17-jre-headless maven
-  # promtool, for the alert rules' and the dashboard's checks
-  prometheus
+  # promtool, for the alert rules' and the dashboard's checks; the real
+  # Prometheus and Alertmanager of the on-call path test (test_alerting.py)
+  prometheus prometheus-alertmanager
+  # the deployment checks: the Debian package (dpkg-shlibdeps), the systemd
+  # unit (systemd-analyze), the manifests (PyYAML) and the unit's sandbox
+  # rebuilt for a test run (seccomp); lint of YAML and shell files
+  dpkg-dev systemd python3-yaml python3-seccomp yamllint shellcheck
 )
 
 # Python side of the tests: the ground-truth checker and its Kafka client.
