@@ -98,6 +98,12 @@ def firing(notifications, alertname, **labels):
     return out
 
 
+def backed_by_truth(alertname, truth_counts):
+    """Whether ground truth has the class the alert stands for (> 0)."""
+    v = truth_counts.get(ALERT_CLASS.get(alertname))
+    return bool(sum(v.values()) if isinstance(v, dict) else v)
+
+
 def dashboard_queries():
     out = subprocess.run([sys.executable, DASHBOARD_CHECK, "--list-queries"],
                          capture_output=True, text=True, check=True, timeout=60).stdout
@@ -135,8 +141,8 @@ def test_s2_loss_pages_through_prometheus_and_alertmanager(scenario, cluster, wo
             raise
         finally:
             watch.stop()
-        arrived, lost_path, lost_alert = firing(stack.webhook.notifications(), "KcanaryMessagesLost",
-                                     topic=topic, partition="0")[0]
+        arrived, lost_path, lost_alert = firing(
+            stack.webhook.notifications(), "KcanaryMessagesLost", topic=topic, partition="0")[0]
         log("alerting: KcanaryMessagesLost notified")
 
         # Every dashboard query has data while both processes run (a rate
@@ -169,10 +175,7 @@ def test_s2_loss_pages_through_prometheus_and_alertmanager(scenario, cluster, wo
         "the alert says %s lost, ground truth %d" % (m.group(1), truth.lost))
     fired = {a["labels"]["alertname"] for _, _, doc in notifications
              for a in doc.get("alerts", []) if a.get("status") == "firing"}
-    def backed(name):
-        v = td.get(ALERT_CLASS.get(name))
-        return bool(sum(v.values()) if isinstance(v, dict) else v)
-    unbacked = [name for name in fired if not backed(name)]
+    unbacked = [name for name in fired if not backed_by_truth(name, td)]
     assert not unbacked, "alerts fired that ground truth does not back: %s (truth %s)" % (
         unbacked, td)
     # The unsafe topic config is seen too (it fires after its 10 minutes).
