@@ -1,0 +1,140 @@
+#include "bench/inprocess/pipeline.h"
+
+#include <cstdio>
+
+#include "canary/outcome_log.h"
+#include "proto/record_codec.h"
+#include "state.pb.h"
+
+namespace kcanary::bench {
+namespace {
+
+double WallSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+VerifierPipeline::VerifierPipeline(std::string state_namespace, StateStore* store, Metrics* metrics,
+                                   DetectorHub* hub)
+    : keys_("verifier", state_namespace), store_(store), metrics_(metrics), hub_(hub) {}
+
+bool VerifierPipeline::Start(int32_t partition, int64_t offset) {
+  hub_->With(partition, [&](PartitionDetector& d) { d.StartAt(offset); });
+  metrics_->AddPartition(partition);
+  started_.insert(partition);
+  return StoreStates({partition});
+}
+
+// Mirrors Verifier::ProcessBatch (verifier/verifier.cc) for messages without
+// errors; keep the two in step.
+std::map<int32_t, int64_t> VerifierPipeline::Process(const std::vector<Message>& batch) {
+  std::set<int32_t> touched;
+  std::vector<double> latencies;
+  const double now = WallSeconds();
+  {
+    auto lock = hub_->Lock();
+    for (const Message& msg : batch) {
+      const int32_t partition = msg.partition;
+      if (!started_.count(partition)) continue;
+      PartitionDetector& d = hub_->Get(partition);
+      touched.insert(partition);
+      DecodeResult decoded = DecodeRecord(msg.value);
+      if (decoded.record && decoded.record->partition() != partition) {
+        decoded.record.reset();
+        decoded.reason = InvalidReason::kPartitionMismatch;
+      }
+      if (!decoded.record) {
+        d.OnInvalid(msg.offset, std::string(InvalidReasonName(decoded.reason)));
+        continue;
+      }
+      const wire::CanaryRecord& r = *decoded.record;
+      const ReadResult result =
+          d.OnRecord(msg.offset, r.run_id(), static_cast<int64_t>(r.sequence()));
+      if (result.ignored) continue;
+      if (result.first_read)
+        latencies.push_back(now - static_cast<double>(r.produce_time_us()) / 1e6);
+      for (const wire::Outcome& o : r.outcomes()) {
+        OutcomeKey key{partition,  r.run_id(),       o.first_sequence(), o.count(),
+                       o.status(), o.first_offset(), o.error()};
+        if (!applied_outcomes_.insert(std::move(key)).second) continue;
+        d.OnOutcome(r.run_id(), static_cast<int64_t>(o.first_sequence()),
+                    static_cast<int64_t>(o.count()), OutcomeFromWire(o));
+      }
+      if (applied_outcomes_.size() > 16384) applied_outcomes_.clear();
+    }
+  }
+  for (double latency : latencies) metrics_->FirstRead(latency, now);
+  std::map<int32_t, int64_t> seeks;
+  if (touched.empty()) return seeks;
+  // The verifier commits only after a successful store; here there is no
+  // commit, but a failed store is counted the same way.
+  StoreStates(touched);
+  SyncMetrics(touched);
+  hub_->WithAll([&](std::map<int32_t, PartitionDetector>& all) {
+    for (int32_t partition : touched) {
+      PartitionDetector& d = all.at(partition);
+      if (!d.seek_pending()) continue;
+      seeks[partition] = d.position();
+      d.OnSeekDone();
+    }
+  });
+  return seeks;
+}
+
+bool VerifierPipeline::StoreStates(const std::set<int32_t>& partitions) {
+  WriteBatch batch;
+  {
+    auto lock = hub_->Lock();
+    for (int32_t partition : partitions) {
+      state::PartitionState ps;
+      hub_->Get(partition).SaveTo(&ps);
+      batch.Put(keys_.PartitionKey(partition), ps.SerializeAsString());
+    }
+  }
+  if (Status s = store_->Write(batch); !s.ok()) {
+    ++store_failures_;
+    std::fprintf(stderr, "state not stored: %s\n", s.message().c_str());
+    return false;
+  }
+  return true;
+}
+
+void VerifierPipeline::SyncMetrics(const std::set<int32_t>& partitions) {
+  using C = Metrics::Class;
+  hub_->WithAll([&](std::map<int32_t, PartitionDetector>& all) {
+    for (int32_t p : partitions) {
+      const ClassCounts& c = all.at(p).counts();
+      metrics_->SetClassTotal(C::kReceived, p, c.received);
+      metrics_->SetClassTotal(C::kLost, p, c.lost);
+      metrics_->SetClassTotal(C::kDuplicated, p, c.duplicated);
+      metrics_->SetClassTotal(C::kOffsetInconsistency, p, c.offset_inconsistencies);
+    }
+  });
+}
+
+void VerifierPipeline::PruneAll(int64_t log_start) {
+  for (int32_t partition : started_) {
+    hub_->With(partition, [&](PartitionDetector& d) { d.Prune(log_start); });
+  }
+}
+
+bool VerifierPipeline::StoreAll() { return StoreStates(started_); }
+
+uint64_t VerifierPipeline::StateBytes() {
+  uint64_t bytes = 0;
+  hub_->WithAll([&](std::map<int32_t, PartitionDetector>& all) {
+    for (const auto& [p, d] : all) {
+      state::PartitionState ps;
+      d.SaveTo(&ps);
+      bytes += ps.ByteSizeLong();
+    }
+  });
+  return bytes;
+}
+
+uint64_t VerifierPipeline::Lost(int32_t partition) {
+  return hub_->With(partition, [](PartitionDetector& d) { return d.counts().lost; });
+}
+
+}  // namespace kcanary::bench
