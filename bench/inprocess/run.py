@@ -408,7 +408,8 @@ def main():
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     command = "bench/inprocess/run.py " + " ".join(sys.argv[1:])
-    doc = benchjson.results_doc("inprocess", command.strip(), rows)
+    name = os.path.splitext(os.path.basename(args.out))[0]
+    doc = benchjson.results_doc(name, command.strip(), rows)
     benchjson.write(doc, args.out)
     print(benchjson.table(rows))
     log("wrote %s" % os.path.relpath(args.out, REPO))

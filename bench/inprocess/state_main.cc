@@ -88,8 +88,9 @@ int Main(const Options& o) {
   int64_t anomalies = 0;
   // The ring covers the detector's rewind margin behind the newest chunk
   // (a rewind starts at most that far below an offset of the current batch).
-  // Duplicates never make the detector rewind, so a build needs no margin.
-  const size_t margin = o.mode == "build" ? 0 : DetectorOptions{}.rewind_margin;
+  // Duplicates never make the detector rewind, so a build needs no margin,
+  // but a chunk of sequences with duplicates spans more offsets.
+  const size_t margin = o.mode == "build" ? o.chunk : DetectorOptions{}.rewind_margin;
   const size_t ring = margin + o.chunk + 2048;
   SimulatedConsumer consumer(
       o.partitions, o.message_size, ring, o.chunk, o.live, MakePlanner(o),
