@@ -2,12 +2,70 @@
 
 #include <zlib.h>
 
+#include <algorithm>
+#include <cstring>
+
 namespace kcanary {
 namespace {
 
 uint32_t Crc32(std::string_view bytes) {
   return static_cast<uint32_t>(
       crc32(0L, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size())));
+}
+
+// CRC-32 of `bytes` followed by `zeros` zero bytes. Most of a record is its
+// zero padding: instead of running the CRC over it, the CRC of the zero run
+// is combined in (zlib's crc32_combine_op, one multiplication modulo the CRC
+// polynomial), with the zero run's CRC and combine operator cached for the
+// last length seen (records of one canary have nearly the same padding).
+uint32_t Crc32ZeroTail(std::string_view bytes, size_t zeros) {
+#if ZLIB_VERNUM >= 0x12c0
+  struct ZeroRun {
+    size_t length = 0;
+    uLong crc = 0;
+    uLong combine_op = 0;
+  };
+  thread_local ZeroRun cached;
+  if (zeros >= 64) {
+    if (cached.length != zeros) {
+      const std::string run(zeros, '\0');
+      cached.crc = crc32(0L, reinterpret_cast<const Bytef*>(run.data()), static_cast<uInt>(zeros));
+      cached.combine_op = crc32_combine_gen(static_cast<z_off_t>(zeros));
+      cached.length = zeros;
+    }
+    return static_cast<uint32_t>(crc32_combine_op(Crc32(bytes), cached.crc, cached.combine_op));
+  }
+#endif
+  uLong crc = Crc32(bytes);
+  static constexpr Bytef kZeros[64] = {};
+  for (size_t left = zeros; left > 0;) {
+    const size_t n = std::min(left, sizeof(kZeros));
+    crc = crc32(crc, kZeros, static_cast<uInt>(n));
+    left -= n;
+  }
+  return static_cast<uint32_t>(crc);
+}
+
+// The CRC-32 of a body, its trailing zeros (the padding) combined in.
+uint32_t BodyCrc32(std::string_view body) {
+  size_t end = body.size();
+  while (end >= 8) {
+    uint64_t word;
+    std::memcpy(&word, body.data() + end - 8, sizeof(word));
+    if (word != 0) break;
+    end -= 8;
+  }
+  while (end > 0 && body[end - 1] == '\0') --end;
+  return Crc32ZeroTail(body.substr(0, end), body.size() - end);
+}
+
+uint8_t* WriteVarint(size_t v, uint8_t* out) {
+  while (v >= 0x80) {
+    *out++ = static_cast<uint8_t>(v | 0x80);
+    v >>= 7;
+  }
+  *out++ = static_cast<uint8_t>(v);
+  return out;
 }
 
 size_t VarintSize(size_t v) {
@@ -18,6 +76,9 @@ size_t VarintSize(size_t v) {
   }
   return n;
 }
+
+// The padding field's tag: number 15, wire type 2 (length-delimited).
+constexpr uint8_t kPaddingTag = (15 << 3) | 2;
 
 // The padding field (number 15, length-delimited) costs one tag byte, its
 // length varint and the bytes themselves.
@@ -53,22 +114,30 @@ std::string_view InvalidReasonName(InvalidReason reason) {
 }
 
 std::string EncodeRecord(const wire::CanaryRecord& record, size_t target_size) {
-  std::string body;
-  const size_t padding = PaddingFor(record.ByteSizeLong(), target_size);
-  if (padding > 0) {
-    wire::CanaryRecord padded = record;
-    padded.set_padding(std::string(padding, '\0'));
-    padded.SerializeToString(&body);
-  } else {
-    record.SerializeToString(&body);
+  if (!record.padding().empty()) {  // not the canary's: keep its padding as it is
+    wire::CanaryRecord copy = record;
+    copy.clear_padding();
+    return EncodeRecord(copy, target_size);
   }
-  const uint32_t crc = Crc32(body);
-  std::string value;
-  value.reserve(kEnvelopeSize + body.size());
-  value.append(kRecordMagic);
-  value.push_back(static_cast<char>(kWireSchemaVersion));
-  for (int shift = 24; shift >= 0; shift -= 8) value.push_back(static_cast<char>(crc >> shift));
-  value.append(body);
+  // One buffer, zero-filled: the envelope, the serialized fields, then the
+  // padding field (number 15, the highest, where protobuf would put it too)
+  // whose bytes are the buffer's zeros.
+  const size_t fields = record.ByteSizeLong();
+  const size_t padding = PaddingFor(fields, target_size);
+  const size_t padding_field = padding > 0 ? 1 + VarintSize(padding) + padding : 0;
+  std::string value(kEnvelopeSize + fields + padding_field, '\0');
+  auto* body = reinterpret_cast<uint8_t*>(value.data() + kEnvelopeSize);
+  uint8_t* end = record.SerializeWithCachedSizesToArray(body);
+  if (padding > 0) {
+    *end++ = kPaddingTag;
+    end = WriteVarint(padding, end);
+  }
+  const auto prefix = static_cast<size_t>(end - body);
+  const uint32_t crc = Crc32ZeroTail(std::string_view(reinterpret_cast<const char*>(body), prefix),
+                                     fields + padding_field - prefix);
+  value.replace(0, kRecordMagic.size(), kRecordMagic);
+  value[4] = static_cast<char>(kWireSchemaVersion);
+  for (int i = 0; i < 4; ++i) value[5 + i] = static_cast<char>(crc >> (24 - 8 * i));
   return value;
 }
 
@@ -89,7 +158,7 @@ DecodeResult DecodeRecord(std::string_view value) {
   uint32_t crc = 0;
   for (int i = 5; i < 9; ++i) crc = (crc << 8) | static_cast<uint8_t>(value[i]);
   const std::string_view body = value.substr(kEnvelopeSize);
-  if (Crc32(body) != crc) {
+  if (BodyCrc32(body) != crc) {
     result.reason = InvalidReason::kBadChecksum;
     return result;
   }

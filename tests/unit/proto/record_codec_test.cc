@@ -39,6 +39,68 @@ TEST(RecordCodecTest, PadsToTheTargetSize) {
   }
 }
 
+// The wire format as first specified: protobuf's own serialization of the
+// record with its padding field set, framed with zlib's CRC-32 of the body.
+std::string ReferenceEncoding(const wire::CanaryRecord& record, size_t padding) {
+  wire::CanaryRecord padded = record;
+  if (padding > 0) padded.set_padding(std::string(padding, '\0'));
+  const std::string body = padded.SerializeAsString();
+  const auto crc = static_cast<uint32_t>(
+      crc32(0L, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size())));
+  std::string value(kRecordMagic);
+  value.push_back(static_cast<char>(kWireSchemaVersion));
+  for (int shift = 24; shift >= 0; shift -= 8) value.push_back(static_cast<char>(crc >> shift));
+  return value + body;
+}
+
+// The encoder writes the padding and its CRC without protobuf or a pass over
+// the zeros: the bytes must be exactly those of the reference, at every size
+// (varint boundaries of the padding length included) and summary shape.
+TEST(RecordCodecTest, EncodingIsByteIdenticalToTheReference) {
+  wire::CanaryRecord many = Sample();
+  for (int i = 0; i < 20; ++i) {
+    wire::Outcome* o = many.add_outcomes();
+    o->set_first_sequence(100 + i);
+    o->set_count(1);
+    o->set_status(wire::NOT_PERSISTED);
+    o->set_error("NOT_ENOUGH_REPLICAS");
+    o->set_fence_sequence(200 + i);
+  }
+  for (const wire::CanaryRecord& record : {Sample(), many, wire::CanaryRecord()}) {
+    const size_t fields = record.ByteSizeLong();
+    for (size_t size : {0u, 64u, 70u, 100u, 127u, 128u, 129u, 130u, 131u, 200u, 256u, 1000u, 16384u,
+                        16385u, 16386u, 100000u}) {
+      const std::string value = EncodeRecord(record, size);
+      const size_t body = value.size() - kEnvelopeSize;
+      const size_t padding_field = body - fields;
+      // padding_field = tag + varint(len) + len; recover len from the size
+      size_t padding = 0;
+      for (size_t len_bytes = 1; padding_field > 0 && len_bytes <= 5; ++len_bytes) {
+        if (padding_field > len_bytes + 1) padding = padding_field - 1 - len_bytes;
+        if (padding < (size_t{1} << (7 * len_bytes))) break;
+      }
+      EXPECT_EQ(value, ReferenceEncoding(record, padding)) << "size " << size;
+      EXPECT_TRUE(DecodeRecord(value).record) << "size " << size;
+    }
+  }
+}
+
+// The decoder's CRC skips trailing zeros the same way: zeros that are not
+// padding (a body that ends in them) and damage inside the padding must both
+// be judged as a plain CRC over every byte would.
+TEST(RecordCodecTest, ChecksumCoversThePaddingZeros) {
+  std::string value = EncodeRecord(Sample(), 256);
+  ASSERT_TRUE(DecodeRecord(value).record);
+  for (size_t at : {value.size() - 1, value.size() - 64, value.size() - 100}) {
+    std::string damaged = value;
+    damaged[at] = '\x01';
+    EXPECT_EQ(DecodeRecord(damaged).reason, InvalidReason::kBadChecksum) << at;
+  }
+  // One zero byte more or less at the end changes the CRC too.
+  EXPECT_EQ(DecodeRecord(value + std::string(1, '\0')).reason, InvalidReason::kBadChecksum);
+  EXPECT_EQ(DecodeRecord(value.substr(0, value.size() - 1)).reason, InvalidReason::kBadChecksum);
+}
+
 TEST(RecordCodecTest, RejectsDamagedInputWithAReason) {
   const std::string good = EncodeRecord(Sample(), 128);
   EXPECT_EQ(DecodeRecord("").reason, InvalidReason::kTooShort);
