@@ -11,6 +11,7 @@
 #include <random>
 #include <thread>
 
+#include "canary/send_rounds.h"
 #include "proto/record_codec.h"
 #include "state.pb.h"
 
@@ -213,14 +214,22 @@ void Canary::Journal(int32_t partition, int64_t first_seq, int64_t count,
 
 void Canary::Run(const std::atomic<bool>& stop) {
   last_tick_ = Clock::now();
+  next_round_ = last_tick_;
   RefreshPartitions();
-  const double total_rate = std::max(1.0, options_.rate * std::max<size_t>(1, partitions_.size()));
-  const int poll_ms = std::clamp(static_cast<int>(1000.0 / total_rate), 1, 20);
   while (!stop.load()) {
     const auto now = Clock::now();
     if (now >= next_metadata_) RefreshPartitions();
-    Tick(now);
-    rd_kafka_poll(producer_.get(), poll_ms);
+    if (now >= next_round_) {
+      // The next round is due one interval after this one was due, so rounds
+      // keep their pace; after a stall, one interval from now.
+      const auto interval = SendRoundInterval(options_.rate, partitions_.size());
+      next_round_ += interval;
+      if (next_round_ <= now) next_round_ = now + interval;
+      Tick(now);
+    }
+    // Serves delivery reports until the next round (returns early on each).
+    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_round_ - Clock::now());
+    rd_kafka_poll(producer_.get(), static_cast<int>(std::clamp<int64_t>(wait.count(), 0, 100)));
     char reason[256];
     if (rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(producer_.get(), reason, sizeof(reason))) {
       // The idempotent producer cannot go on (e.g. out-of-order sequence):
@@ -292,7 +301,8 @@ bool Canary::SendStored(const std::map<int32_t, int64_t>& due) {
 
 void Canary::Produce(Partition& p) {
   const int64_t seq = p.next_seq++;
-  wire::CanaryRecord record;
+  wire::CanaryRecord& record = record_;
+  record.Clear();
   record.set_run_id(run_id_);
   record.set_partition(p.id);
   record.set_sequence(static_cast<uint64_t>(seq));

@@ -106,8 +106,12 @@ class Canary {
   rd_kafka_topic_t* topic_ = nullptr;
   std::map<int32_t, Partition> partitions_;
   std::chrono::steady_clock::time_point last_tick_;
+  std::chrono::steady_clock::time_point next_round_;  // see send_rounds.h
   std::chrono::steady_clock::time_point next_metadata_;
   std::map<std::string, std::chrono::steady_clock::time_point> last_error_log_;
+  // Reused for every record: Clear() keeps the summary entries' allocations,
+  // so producing costs no protobuf allocation in the steady state.
+  wire::CanaryRecord record_;
   std::atomic<bool> ready_{false};
   int journal_fd_ = -1;
   std::string journal_pending_;  // lines for outcomes not stored yet

@@ -253,7 +253,13 @@ TEST_F(DeliveryFaultTest, TimedOutUnderIdempotenceIsRecoveredOrIndeterminate) {
                 total.failed_but_visible,
             failed_total)
       << Describe(total);
-  EXPECT_TRUE(NoAnomaly(total)) << Describe(total);
+  // A retry of a timed-out request that the mock had appended after all is
+  // appended again: the mock does not de-duplicate idempotent retries as a
+  // real broker does (FIELD-NOTES). Such duplicates are real in this log, so
+  // they are not held against kcanary; ground truth below counts them too.
+  ClassCounts but_duplicates = total;
+  but_duplicates.duplicated = 0;
+  EXPECT_TRUE(NoAnomaly(but_duplicates)) << Describe(total);
   CheckAgainstGroundTruth(Final(), cluster_->bootstrap(), kTopic, dir_.Sub("state"), kTopic);
 }
 
