@@ -7,11 +7,14 @@ namespace {
 
 using std::chrono::microseconds;
 
-TEST(SendRoundsTest, AboutTenRecordsPerRound) {
-  // 64 partitions x 10 records/s: 640/s, a round every 15.6 ms (~64 store
-  // writes a second instead of one per record).
-  EXPECT_EQ(SendRoundInterval(10, 64), microseconds(15'625));
-  EXPECT_EQ(SendRoundInterval(100, 10), microseconds(10'000));
+TEST(SendRoundsTest, TenRecordsAndOnePerPartitionPerRound) {
+  // Ten records in all: 3 partitions x 100 records/s, a round every 33 ms.
+  EXPECT_EQ(SendRoundInterval(100, 3), microseconds(33'333));
+  // One record per partition: 64 partitions x 10 records/s, a round every
+  // 100 ms (10 store writes a second of 64 partitions each, instead of one
+  // write per record).
+  EXPECT_EQ(SendRoundInterval(10, 64), microseconds(100'000));
+  EXPECT_EQ(SendRoundInterval(50, 64), microseconds(20'000));
 }
 
 TEST(SendRoundsTest, NeverLongerThan100Ms) {
