@@ -6,8 +6,6 @@
 #include <thread>
 #include <vector>
 
-#include "canary/outcome_log.h"
-#include "proto/record_codec.h"
 #include "state.pb.h"
 
 namespace kcanary {
@@ -185,32 +183,11 @@ void Verifier::ProcessBatch(std::vector<rd_kafka_message_t*>& batch) {
       if (msg->rkt == nullptr || partition < 0 || !assigned_.count(partition)) continue;
       PartitionDetector& d = hub_->Get(partition);
       touched.insert(partition);
-      DecodeResult decoded = DecodeRecord(
-          std::string_view(static_cast<const char*>(msg->payload), msg->payload ? msg->len : 0));
-      if (decoded.record && decoded.record->partition() != partition) {
-        decoded.record.reset();
-        decoded.reason = InvalidReason::kPartitionMismatch;
-      }
-      if (!decoded.record) {
-        d.OnInvalid(msg->offset, std::string(InvalidReasonName(decoded.reason)));
-        continue;
-      }
-      const wire::CanaryRecord& r = *decoded.record;
-      const ReadResult result =
-          d.OnRecord(msg->offset, r.run_id(), static_cast<int64_t>(r.sequence()));
-      if (result.ignored) continue;  // a re-read is coming; it will be judged then
-      if (result.first_read)
-        latencies.push_back(now - static_cast<double>(r.produce_time_us()) / 1e6);
-      for (const wire::Outcome& o : r.outcomes()) {
-        // Every record repeats its predecessors' summary; applying an entry
-        // again changes nothing but costs a walk over its range.
-        OutcomeKey key{partition,  r.run_id(),       o.first_sequence(), o.count(),
-                       o.status(), o.first_offset(), o.error()};
-        if (!applied_outcomes_.insert(std::move(key)).second) continue;
-        d.OnOutcome(r.run_id(), static_cast<int64_t>(o.first_sequence()),
-                    static_cast<int64_t>(o.count()), OutcomeFromWire(o));
-      }
-      if (applied_outcomes_.size() > 16384) applied_outcomes_.clear();
+      const std::optional<double> latency = feed_.Feed(
+          d, partition, msg->offset,
+          std::string_view(static_cast<const char*>(msg->payload), msg->payload ? msg->len : 0),
+          now);
+      if (latency) latencies.push_back(*latency);
     }
   }
   for (double latency : latencies) metrics_->FirstRead(latency, now);

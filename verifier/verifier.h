@@ -20,7 +20,6 @@
 #include <mutex>
 #include <set>
 #include <string>
-#include <tuple>
 
 #include "common/config/config.h"
 #include "common/kafka/kafka_client.h"
@@ -29,6 +28,7 @@
 #include "common/store/state_keys.h"
 #include "common/store/state_store.h"
 #include "verifier/detector_hub.h"
+#include "verifier/record_feed.h"
 
 namespace kcanary {
 
@@ -90,9 +90,7 @@ class Verifier {
   std::chrono::steady_clock::time_point next_metadata_;
   std::chrono::steady_clock::time_point next_prune_;
   std::chrono::steady_clock::time_point next_error_log_;
-  // Summary entries already applied: records repeat them until they age out.
-  using OutcomeKey = std::tuple<int32_t, uint64_t, uint64_t, uint64_t, int, int64_t, std::string>;
-  std::set<OutcomeKey> applied_outcomes_;
+  RecordFeed feed_;
   mutable std::mutex lag_mu_;
   std::map<int32_t, int64_t> lag_;
   std::atomic<bool> ready_{false};

@@ -2,8 +2,6 @@
 
 #include <cstdio>
 
-#include "canary/outcome_log.h"
-#include "proto/record_codec.h"
 #include "state.pb.h"
 
 namespace kcanary::bench {
@@ -26,8 +24,8 @@ bool VerifierPipeline::Start(int32_t partition, int64_t offset) {
   return StoreStates({partition});
 }
 
-// Mirrors Verifier::ProcessBatch (verifier/verifier.cc) for messages without
-// errors; keep the two in step.
+// Verifier::ProcessBatch (verifier/verifier.cc) for messages without errors:
+// the same RecordFeed per record; the store write as StoreStates below.
 std::map<int32_t, int64_t> VerifierPipeline::Process(const std::vector<Message>& batch) {
   std::set<int32_t> touched;
   std::vector<double> latencies;
@@ -39,29 +37,8 @@ std::map<int32_t, int64_t> VerifierPipeline::Process(const std::vector<Message>&
       if (!started_.count(partition)) continue;
       PartitionDetector& d = hub_->Get(partition);
       touched.insert(partition);
-      DecodeResult decoded = DecodeRecord(msg.value);
-      if (decoded.record && decoded.record->partition() != partition) {
-        decoded.record.reset();
-        decoded.reason = InvalidReason::kPartitionMismatch;
-      }
-      if (!decoded.record) {
-        d.OnInvalid(msg.offset, std::string(InvalidReasonName(decoded.reason)));
-        continue;
-      }
-      const wire::CanaryRecord& r = *decoded.record;
-      const ReadResult result =
-          d.OnRecord(msg.offset, r.run_id(), static_cast<int64_t>(r.sequence()));
-      if (result.ignored) continue;
-      if (result.first_read)
-        latencies.push_back(now - static_cast<double>(r.produce_time_us()) / 1e6);
-      for (const wire::Outcome& o : r.outcomes()) {
-        OutcomeKey key{partition,  r.run_id(),       o.first_sequence(), o.count(),
-                       o.status(), o.first_offset(), o.error()};
-        if (!applied_outcomes_.insert(std::move(key)).second) continue;
-        d.OnOutcome(r.run_id(), static_cast<int64_t>(o.first_sequence()),
-                    static_cast<int64_t>(o.count()), OutcomeFromWire(o));
-      }
-      if (applied_outcomes_.size() > 16384) applied_outcomes_.clear();
+      const std::optional<double> latency = feed_.Feed(d, partition, msg.offset, msg.value, now);
+      if (latency) latencies.push_back(*latency);
     }
   }
   for (double latency : latencies) metrics_->FirstRead(latency, now);

@@ -16,13 +16,13 @@
 #include <set>
 #include <string>
 #include <string_view>
-#include <tuple>
 #include <vector>
 
 #include "common/metrics/metrics.h"
 #include "common/store/state_keys.h"
 #include "common/store/state_store.h"
 #include "verifier/detector_hub.h"
+#include "verifier/record_feed.h"
 
 namespace kcanary::bench {
 
@@ -65,8 +65,7 @@ class VerifierPipeline {
   Metrics* metrics_;
   DetectorHub* hub_;
   std::set<int32_t> started_;
-  using OutcomeKey = std::tuple<int32_t, uint64_t, uint64_t, uint64_t, int, int64_t, std::string>;
-  std::set<OutcomeKey> applied_outcomes_;
+  RecordFeed feed_;
   uint64_t store_failures_ = 0;
 };
 
