@@ -46,8 +46,8 @@ uint32_t Crc32ZeroTail(std::string_view bytes, size_t zeros) {
   return static_cast<uint32_t>(crc);
 }
 
-// The CRC-32 of a body, its trailing zeros (the padding) combined in.
-uint32_t BodyCrc32(std::string_view body) {
+// How many zero bytes `body` ends with (most of them are the padding).
+size_t TrailingZeros(std::string_view body) {
   size_t end = body.size();
   while (end >= 8) {
     uint64_t word;
@@ -56,7 +56,7 @@ uint32_t BodyCrc32(std::string_view body) {
     end -= 8;
   }
   while (end > 0 && body[end - 1] == '\0') --end;
-  return Crc32ZeroTail(body.substr(0, end), body.size() - end);
+  return body.size() - end;
 }
 
 uint8_t* WriteVarint(size_t v, uint8_t* out) {
@@ -91,6 +91,21 @@ size_t PaddingFor(size_t unpadded_body, size_t target_size) {
     if (VarintSize(len) == len_bytes) return len;
   }
   return 0;  // no exact fit (a varint size boundary): send slightly shorter
+}
+
+// Where the padding field starts if `body` ends with one whose bytes are its
+// `zeros` trailing zeros; npos otherwise.
+size_t PaddingFieldStart(std::string_view body, size_t zeros) {
+  if (zeros == 0) return std::string_view::npos;
+  uint8_t length[10];
+  const auto length_size = static_cast<size_t>(WriteVarint(zeros, length) - length);
+  if (body.size() < zeros + length_size + 1) return std::string_view::npos;
+  const size_t start = body.size() - zeros - length_size - 1;
+  if (static_cast<uint8_t>(body[start]) != kPaddingTag ||
+      std::memcmp(body.data() + start + 1, length, length_size) != 0) {
+    return std::string_view::npos;
+  }
+  return start;
 }
 
 }  // namespace
@@ -158,14 +173,24 @@ DecodeResult DecodeRecord(std::string_view value) {
   uint32_t crc = 0;
   for (int i = 5; i < 9; ++i) crc = (crc << 8) | static_cast<uint8_t>(value[i]);
   const std::string_view body = value.substr(kEnvelopeSize);
-  if (BodyCrc32(body) != crc) {
+  const size_t zeros = TrailingZeros(body);
+  if (Crc32ZeroTail(body.substr(0, body.size() - zeros), zeros) != crc) {
     result.reason = InvalidReason::kBadChecksum;
     return result;
   }
+  // Nobody reads the padding: parse the fields before it, when the body ends
+  // as the encoder ends it (the padding field's tag, its length, that many
+  // zeros), so the zeros are not copied into the record. Anything else is
+  // parsed whole.
   wire::CanaryRecord record;
-  if (!record.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
-    result.reason = InvalidReason::kUndecodable;
-    return result;
+  const size_t padding_field = PaddingFieldStart(body, zeros);
+  if (padding_field == std::string_view::npos ||
+      !record.ParseFromArray(body.data(), static_cast<int>(padding_field))) {
+    record.Clear();
+    if (!record.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+      result.reason = InvalidReason::kUndecodable;
+      return result;
+    }
   }
   result.record = std::move(record);
   return result;

@@ -80,7 +80,10 @@ TEST(RecordCodecTest, EncodingIsByteIdenticalToTheReference) {
         if (padding < (size_t{1} << (7 * len_bytes))) break;
       }
       EXPECT_EQ(value, ReferenceEncoding(record, padding)) << "size " << size;
-      EXPECT_TRUE(DecodeRecord(value).record) << "size " << size;
+      // Decoding skips the padding: every other field comes back as it was.
+      DecodeResult decoded = DecodeRecord(value);
+      ASSERT_TRUE(decoded.record) << "size " << size;
+      EXPECT_EQ(decoded.record->SerializeAsString(), record.SerializeAsString()) << "size " << size;
     }
   }
 }
@@ -99,6 +102,31 @@ TEST(RecordCodecTest, ChecksumCoversThePaddingZeros) {
   // One zero byte more or less at the end changes the CRC too.
   EXPECT_EQ(DecodeRecord(value + std::string(1, '\0')).reason, InvalidReason::kBadChecksum);
   EXPECT_EQ(DecodeRecord(value.substr(0, value.size() - 1)).reason, InvalidReason::kBadChecksum);
+}
+
+// A body that ends in zeros that are not a padding field is parsed whole.
+TEST(RecordCodecTest, TrailingZerosThatAreNotPaddingAreParsedWhole) {
+  wire::CanaryRecord record = Sample();
+  record.set_padding(std::string(100, '\0'));
+  wire::Outcome* o = record.add_outcomes();
+  o->set_error(std::string("x\0\0\0", 4));  // outcomes come before the padding (15)
+  const wire::CanaryRecord no_padding_field = [&] {
+    wire::CanaryRecord r = Sample();
+    r.add_outcomes()->set_error(std::string("x\0\0\0", 4));
+    return r;
+  }();
+  for (const wire::CanaryRecord& r : {record, no_padding_field}) {
+    const std::string body = r.SerializeAsString();
+    const auto crc = static_cast<uint32_t>(
+        crc32(0L, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size())));
+    std::string value(kRecordMagic);
+    value.push_back(static_cast<char>(kWireSchemaVersion));
+    for (int shift = 24; shift >= 0; shift -= 8) value.push_back(static_cast<char>(crc >> shift));
+    DecodeResult decoded = DecodeRecord(value + body);
+    ASSERT_TRUE(decoded.record);
+    EXPECT_EQ(decoded.record->outcomes_size(), 2);
+    EXPECT_EQ(decoded.record->outcomes(1).error(), std::string("x\0\0\0", 4));
+  }
 }
 
 TEST(RecordCodecTest, RejectsDamagedInputWithAReason) {
