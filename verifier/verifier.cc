@@ -219,16 +219,7 @@ void Verifier::HandleOutOfRange(int32_t partition) {
 }
 
 bool Verifier::StoreStates(const std::set<int32_t>& partitions) {
-  WriteBatch batch;
-  {
-    auto lock = hub_->Lock();
-    for (int32_t partition : partitions) {
-      state::PartitionState ps;
-      hub_->Get(partition).SaveTo(&ps);
-      batch.Put(keys_.PartitionKey(partition), ps.SerializeAsString());
-    }
-  }
-  if (Status s = store_->Write(batch); !s.ok()) {
+  if (Status s = StoreDetectorStates(*hub_, keys_, *store_, partitions); !s.ok()) {
     ++store_failures_;
     spdlog::error("verifier: state not stored, offsets not committed: {}", s.message());
     return false;

@@ -25,7 +25,7 @@ bool VerifierPipeline::Start(int32_t partition, int64_t offset) {
 }
 
 // Verifier::ProcessBatch (verifier/verifier.cc) for messages without errors:
-// the same RecordFeed per record; the store write as StoreStates below.
+// the same RecordFeed per record and StoreDetectorStates per batch.
 std::map<int32_t, int64_t> VerifierPipeline::Process(const std::vector<Message>& batch) {
   std::set<int32_t> touched;
   std::vector<double> latencies;
@@ -60,16 +60,7 @@ std::map<int32_t, int64_t> VerifierPipeline::Process(const std::vector<Message>&
 }
 
 bool VerifierPipeline::StoreStates(const std::set<int32_t>& partitions) {
-  WriteBatch batch;
-  {
-    auto lock = hub_->Lock();
-    for (int32_t partition : partitions) {
-      state::PartitionState ps;
-      hub_->Get(partition).SaveTo(&ps);
-      batch.Put(keys_.PartitionKey(partition), ps.SerializeAsString());
-    }
-  }
-  if (Status s = store_->Write(batch); !s.ok()) {
+  if (Status s = StoreDetectorStates(*hub_, keys_, *store_, partitions); !s.ok()) {
     ++store_failures_;
     std::fprintf(stderr, "state not stored: %s\n", s.message().c_str());
     return false;

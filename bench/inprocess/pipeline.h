@@ -23,6 +23,7 @@
 #include "common/store/state_store.h"
 #include "verifier/detector_hub.h"
 #include "verifier/record_feed.h"
+#include "verifier/state_writes.h"
 
 namespace kcanary::bench {
 

@@ -28,11 +28,8 @@ measure.
 """
 import argparse
 import os
-import re
 import shlex
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -45,7 +42,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
 import benchutil  # noqa: E402
 from benchutil import KIB_PER_MIB, ProcSampler, median, row  # noqa: E402
 from cluster import ClusterError, LocalKafkaCluster, wait_for  # noqa: E402
-from kcanary_proc import KCANARY, Kcanary, http_get, parse_prometheus  # noqa: E402
+from kcanary_proc import KCANARY, Kcanary  # noqa: E402
 
 ANOMALIES = ["kcanary_messages_lost_total", "kcanary_messages_expired_total",
              "kcanary_messages_duplicated_total", "kcanary_messages_reordered_total",
@@ -56,48 +53,6 @@ ANOMALIES = ["kcanary_messages_lost_total", "kcanary_messages_expired_total",
 
 def log(msg, t0=[time.monotonic()]):
     print("[%7.1fs] %s" % (time.monotonic() - t0[0], msg), flush=True)
-
-
-class MockRun:
-    """`kcanary run` on its embedded mock cluster (no -b), with the same
-    surface as kcanary_proc.Kcanary where this script needs it."""
-
-    def __init__(self, workdir, extra):
-        self.state_dir = os.path.join(workdir, "run-state")
-        self.log_path = os.path.join(workdir, "run.log")
-        self.cmd = [KCANARY, "run", "--state-dir", self.state_dir,
-                    "--listen", "127.0.0.1:0"] + list(extra)
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=self._log,
-                                     stderr=subprocess.STDOUT)
-        self.port = wait_for(self._port, 30, what="kcanary run HTTP listener")
-
-    def _port(self):
-        if self.proc.poll() is not None:
-            raise ClusterError("kcanary run exited with %s" % self.proc.returncode)
-        with open(self.log_path, errors="replace") as f:
-            m = re.search(r"serving .* on http://127\.0\.0\.1:(\d+)", f.read())
-        return int(m.group(1)) if m else None
-
-    def metrics(self):
-        return parse_prometheus(http_get(self.port, "/metrics"))
-
-    def stop(self, timeout=60):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self._log.close()
-        return self.proc.returncode
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-        self._log.close()
 
 
 def totals(proc_like):
@@ -197,7 +152,9 @@ def run_mock(args, i):
     wd = tempfile.mkdtemp(prefix="kcanary-bench-sidecar-")
     k = None
     try:
-        k = MockRun(wd, ["--partitions", str(args.partitions), "--rate", str(args.rate)]
+        # no bootstrap: `kcanary run` on its embedded mock cluster
+        k = Kcanary("run", None, "kcanary", wd,
+                    ["--partitions", str(args.partitions), "--rate", str(args.rate)]
                     + shlex.split(args.extra))
         return measure(k, args, "mock run %d" % i)
     finally:

@@ -44,7 +44,8 @@ def parse_prometheus(text):
 
 class Kcanary:
     """One kcanary process (run, canary or verify) with its state dir and log,
-    both named after `name` (default: the role) inside workdir."""
+    both named after `name` (default: the role) inside workdir. bootstrap
+    None: no -b (`kcanary run` on its embedded mock cluster)."""
 
     def __init__(self, role, bootstrap, topic, workdir, extra=(), name=None):
         name = name or role
@@ -53,8 +54,9 @@ class Kcanary:
         self.log_path = os.path.join(workdir, name + ".log")
         # a restarted process appends to the same log: look for its own lines only
         self._log_start = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
-        self.cmd = [KCANARY, role, "-b", bootstrap, "-t", topic, "--state-dir", self.state_dir,
-                    "--listen", "127.0.0.1:0"] + list(extra)
+        self.cmd = ([KCANARY, role] + (["-b", bootstrap] if bootstrap is not None else []) +
+                    ["-t", topic, "--state-dir", self.state_dir, "--listen", "127.0.0.1:0"] +
+                    list(extra))
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=self._log,
                                      stderr=subprocess.STDOUT)
