@@ -54,6 +54,20 @@ def produce_one(bootstrap, topic, key, value, timeout=20):
     return m.offset()
 
 
+def test_cluster_ids_never_look_like_an_option():
+    """Kafka's StorageTool reads `-t -Abc...` as a missing cluster id: one
+    urlsafe-base64 id in 64 starts with "-" (a CI run once failed on it)."""
+    from importlib.machinery import SourceFileLoader
+    from importlib.util import module_from_spec, spec_from_loader
+    from cluster import TOOL
+    loader = SourceFileLoader("kafka_cluster_tool", TOOL)
+    tool = module_from_spec(spec_from_loader(loader.name, loader))
+    loader.exec_module(tool)
+    ids = [tool.new_cluster_id() for _ in range(5000)]
+    assert not [i for i in ids if i.startswith("-")]
+    assert len(set(ids)) == len(ids) and all(len(i) == 22 for i in ids)
+
+
 def test_add_and_remove_broker_dedicated_controller():
     with LocalKafkaCluster(nodes=3, controllers=1,
                            broker_config={"log.retention.check.interval.ms": 7000}) as c:
