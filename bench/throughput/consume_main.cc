@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "bench_args.h"
+#include "common/kafka/kafka_client.h"
 
 using kcanary::bench::Args;
 using kcanary::bench::Now;
@@ -59,17 +60,13 @@ int main(int argc, char** argv) {
   }
   rd_kafka_poll_set_consumer(rk);
 
-  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
-  const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
-  if (e != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1 || md->topics[0].err) {
+  const kcanary::StatusOr<kcanary::TopicInfo> info = kcanary::DescribeTopic(rk, topic, 10000);
+  if (!info.ok() || info->partitions.empty()) {
     std::fprintf(stderr, "no metadata for %s: %s\n", topic.c_str(),
-                 rd_kafka_err2str(e ? e : md->topics[0].err));
+                 info.ok() ? "no partitions" : info.status().message().c_str());
     return 1;
   }
-  const int partitions = md->topics[0].partition_cnt;
-  rd_kafka_metadata_destroy(md);
-  rd_kafka_topic_destroy(rkt);
+  const int partitions = static_cast<int>(info->partitions.size());
 
   std::vector<Range> ranges(partitions);
   int64_t expected = 0, low_total = 0;
@@ -77,11 +74,14 @@ int main(int argc, char** argv) {
   rd_kafka_topic_partition_list_t* assignment = rd_kafka_topic_partition_list_new(partitions);
   for (int p = 0; p < partitions; ++p) {
     Range& r = ranges[p];
-    e = rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &r.low, &r.high, 10000);
-    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      std::fprintf(stderr, "no watermarks for %s/%d: %s\n", topic.c_str(), p, rd_kafka_err2str(e));
+    const kcanary::StatusOr<kcanary::Watermarks> w = kcanary::QueryWatermarks(rk, topic, p, 10000);
+    if (!w.ok()) {
+      std::fprintf(stderr, "no watermarks for %s/%d: %s\n", topic.c_str(), p,
+                   w.status().message().c_str());
       return 1;
     }
+    r.low = w->low;
+    r.high = w->high;
     expected += r.high - r.low;
     low_total += r.low;
     r.done = r.high <= r.low;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bench_args.h"
+#include "common/kafka/kafka_client.h"
 
 using kcanary::bench::Args;
 using kcanary::bench::Now;
@@ -71,18 +72,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cannot create the producer: %s\n", err);
     return 1;
   }
-  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
-  const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
-  if (e != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1 || md->topics[0].err) {
+  const kcanary::StatusOr<kcanary::TopicInfo> info = kcanary::DescribeTopic(rk, topic, 10000);
+  if (!info.ok() || info->partitions.empty()) {
     std::fprintf(stderr, "no metadata for %s: %s\n", topic.c_str(),
-                 rd_kafka_err2str(e ? e : md->topics[0].err));
+                 info.ok() ? "no partitions" : info.status().message().c_str());
     return 1;
   }
-  const int partitions = md->topics[0].partition_cnt;
-  rd_kafka_metadata_destroy(md);
+  const int partitions = static_cast<int>(info->partitions.size());
 
   // Not all-zero, so a compressing setup (-X) would not flatter it.
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
   std::vector<char> value(size);
   for (size_t i = 0; i < size; ++i) value[i] = static_cast<char>('a' + i * 7 % 26);
 
@@ -90,10 +89,10 @@ int main(int argc, char** argv) {
   const double deadline = t_start + args.Double("seconds");
   int64_t sent = 0, refused = 0;
   while (sent < records && !kcanary::bench::g_stop.load() && Now() < deadline) {
-    e = rd_kafka_producev(rk, RD_KAFKA_V_RKT(rkt),
-                          RD_KAFKA_V_PARTITION(static_cast<int32_t>(sent % partitions)),
-                          RD_KAFKA_V_VALUE(value.data(), value.size()),
-                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    const rd_kafka_resp_err_t e = rd_kafka_producev(
+        rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(static_cast<int32_t>(sent % partitions)),
+        RD_KAFKA_V_VALUE(value.data(), value.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_END);
     if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       rd_kafka_poll(rk, 10);  // as the canary does: let delivery reports drain the queue
       continue;
