@@ -56,7 +56,8 @@ def load():
 
 
 def machine_line(m):
-    keys = ("cpu", "cpu_model", "nproc", "memory", "mem_total", "kernel", "librdkafka", "java")
+    keys = ("cpu_model", "nproc", "memory_gib", "mem_total", "mem_total_gib", "kernel", "librdkafka",
+            "java")
     parts = ["%s %s" % (k, m[k]) for k in keys if m.get(k) not in (None, "")]
     return "; ".join(parts) if parts else json.dumps(m, sort_keys=True)
 

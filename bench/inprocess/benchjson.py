@@ -8,49 +8,14 @@ Rows follow the shape every bench/ results file shares (see bench/report.py).
 import datetime
 import json
 import os
-import platform
-import statistics
-import subprocess
+import sys
 
-
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or None
-
-
-def _mem_total():
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    return "%.1f GiB" % (int(line.split()[1]) / 1024 / 1024)
-    except OSError:
-        pass
-    return None
-
-
-def _librdkafka():
-    try:
-        out = subprocess.run(["pkg-config", "--modversion", "rdkafka"], capture_output=True,
-                             text=True, timeout=10)
-        return out.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from machine import machine_info, median  # noqa: E402,F401  (bench/machine.py)
 
 
 def machine():
-    return {"nproc": os.cpu_count(), "cpu_model": _cpu_model(), "mem_total": _mem_total(),
-            "kernel": platform.release(), "librdkafka": _librdkafka()}
-
-
-def median(values):
-    return statistics.median(values) if values else None
+    return machine_info()
 
 
 def row(benchmark, metric, samples, platform_name="in-process", baseline_samples=None,

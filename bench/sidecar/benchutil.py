@@ -16,11 +16,9 @@ kill what they start in `finally` blocks.
 import datetime
 import json
 import os
-import platform
-import re
 import signal
-import statistics
 import subprocess
+import sys
 import threading
 import time
 
@@ -30,51 +28,16 @@ RESULTS = os.path.join(REPO, "bench", "results")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 KIB_PER_MIB = 1024.0
 
-
-def _out(cmd, stderr=False):
-    try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    text = (r.stderr if stderr else r.stdout).strip()
-    return text or None
+sys.path.insert(0, os.path.dirname(HERE))
+from machine import machine_info, median  # noqa: E402,F401  (bench/machine.py)
 
 
 def machine(kafka_version=None):
-    info = {"nproc": os.cpu_count(), "cpu_model": None, "mem_total_gib": None,
-            "kernel": platform.release(), "librdkafka": _out(["pkg-config", "--modversion",
-                                                              "rdkafka"]),
-            "java": None}
-    try:
-        with open("/proc/cpuinfo") as f:
-            m = re.search(r"^model name\s*:\s*(.+)$", f.read(), re.M)
-            info["cpu_model"] = m.group(1).strip() if m else None
-        with open("/proc/meminfo") as f:
-            m = re.search(r"^MemTotal:\s*(\d+) kB", f.read(), re.M)
-            info["mem_total_gib"] = round(int(m.group(1)) / 1024.0 / 1024.0, 1) if m else None
-    except OSError:
-        pass
-    java = _out(["java", "-version"], stderr=True)
-    if java:
-        info["java"] = java.splitlines()[0]
-    if kafka_version:
-        info["kafka"] = kafka_version
-    info["kcanary_commit"] = _out(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
-    try:
-        with open("/proc/loadavg") as f:
-            info["loadavg_at_start"] = f.read().split()[:3]
-    except OSError:
-        pass
-    return info
+    return machine_info(kafka_version)
 
 
 def utc_now():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def median(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
 
 
 def row(benchmark, platform_, metric, samples, baseline_samples=None, baseline_name=None,

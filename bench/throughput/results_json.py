@@ -6,9 +6,10 @@ name, generated, command, machine, rows. Stdlib only.
 import datetime
 import json
 import os
-import platform
-import statistics
-import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from machine import machine_info, median  # noqa: E402,F401  (bench/machine.py)
 
 
 def _read(path):
@@ -19,46 +20,9 @@ def _read(path):
         return ""
 
 
-def _librdkafka_version():
-    for cmd in (["pkg-config", "--modversion", "rdkafka"],
-                ["dpkg-query", "-W", "-f", "${Version}", "librdkafka1"]):
-        try:
-            out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        if out.returncode == 0 and out.stdout.strip():
-            return out.stdout.strip()
-    return None
-
-
-def machine_info():
-    cpu_model = None
-    for line in _read("/proc/cpuinfo").splitlines():
-        if line.startswith("model name"):
-            cpu_model = line.split(":", 1)[1].strip()
-            break
-    mem_kib = None
-    for line in _read("/proc/meminfo").splitlines():
-        if line.startswith("MemTotal:"):
-            mem_kib = int(line.split()[1])
-    return {
-        "nproc": len(os.sched_getaffinity(0)),
-        "cpu_model": cpu_model,
-        "memory_gib": round(mem_kib / 1024 / 1024, 1) if mem_kib else None,
-        "kernel": platform.release(),
-        "librdkafka": _librdkafka_version(),
-        "python": platform.python_version(),
-    }
-
-
 def loadavg():
     """The 1, 5 and 15 minute load averages: how busy the machine was."""
     return [float(x) for x in _read("/proc/loadavg").split()[:3]]
-
-
-def median(values):
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
 
 
 def row(benchmark, platform_name, metric, samples, baseline_samples=None, baseline_name=None,
