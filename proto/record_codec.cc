@@ -129,7 +129,7 @@ std::string_view InvalidReasonName(InvalidReason reason) {
 }
 
 std::string EncodeRecord(const wire::CanaryRecord& record, size_t target_size) {
-  if (!record.padding().empty()) {  // not the canary's: keep its padding as it is
+  if (!record.padding().empty()) {  // padded already (not by the canary): padded anew
     wire::CanaryRecord copy = record;
     copy.clear_padding();
     return EncodeRecord(copy, target_size);
