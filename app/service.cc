@@ -1,5 +1,6 @@
 #include "app/service.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -17,6 +18,10 @@
 
 namespace kcanary {
 namespace {
+
+// Named as `top -H` and /proc/PID/task/*/comm show them, next to
+// librdkafka's rdk:* threads (at most 15 characters).
+void NameThisThread(const char* name) { pthread_setname_np(pthread_self(), name); }
 
 nlohmann::json CountsJson(const ClassCounts& c, int64_t unseen) {
   return {{"received", c.received},
@@ -143,7 +148,12 @@ Status Service::Init() {
                  http_.port());
   }
 
-  if (verifier_) verifier_thread_ = std::thread([this] { verifier_->Run(stop_verifier_); });
+  if (verifier_) {
+    verifier_thread_ = std::thread([this] {
+      NameThisThread("kc:verifier");
+      verifier_->Run(stop_verifier_);
+    });
+  }
   if (run_canary) {
     CanaryOptions options;
     options.topic = config_.topic;
@@ -161,6 +171,7 @@ Status Service::Init() {
       topic_manager_ = std::make_unique<TopicManager>(config_.topic, config_.manage_topic);
     }
     canary_thread_ = std::thread([this] {
+      NameThisThread("kc:canary");
       // Let the verifier choose (and store) its start offsets before the
       // canary writes, so the first canary records are judged too. A cluster
       // that does not answer does not hold the canary back for long.
@@ -172,7 +183,10 @@ Status Service::Init() {
       canary_->Run(stop_canary_);
     });
   }
-  housekeeping_thread_ = std::thread([this] { Housekeeping(); });
+  housekeeping_thread_ = std::thread([this] {
+    NameThisThread("kc:housekeeping");
+    Housekeeping();
+  });
   started_ = true;
   return Status::Ok();
 }

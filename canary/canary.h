@@ -84,7 +84,8 @@ class Canary {
   Status LoadState();
   void AddPartition(int32_t id);
   void RefreshPartitions();
-  void Tick(std::chrono::steady_clock::time_point now);
+  // Sends the records owed since the last round; `interval` is the round's.
+  void Tick(std::chrono::steady_clock::time_point now, std::chrono::microseconds interval);
   // Stores the sequences about to be sent, then sends `due[partition]`
   // records on each; sends nothing when the store fails.
   bool SendStored(const std::map<int32_t, int64_t>& due);

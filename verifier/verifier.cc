@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/kafka/hand_over.h"
 #include "state.pb.h"
 
 namespace kcanary {
@@ -129,7 +130,7 @@ void Verifier::RefreshAssignment() {
 }
 
 void Verifier::Run(const std::atomic<bool>& stop) {
-  std::vector<rd_kafka_message_t*> batch;
+  std::vector<Received> batch;
   batch.reserve(options_.batch_max);
   while (!stop.load()) {
     const auto now = Clock::now();
@@ -138,17 +139,9 @@ void Verifier::Run(const std::atomic<bool>& stop) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       continue;
     }
-    const auto deadline = Clock::now() + options_.batch_window;
-    while (batch.size() < options_.batch_max) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-      if (left <= 0) break;
-      rd_kafka_message_t* msg = rd_kafka_consumer_poll(consumer_.get(), static_cast<int>(left));
-      if (msg == nullptr) break;
-      batch.push_back(msg);
-    }
+    CollectBatch(batch);
     ProcessBatch(batch);
-    for (rd_kafka_message_t* msg : batch) rd_kafka_message_destroy(msg);
+    for (const Received& r : batch) rd_kafka_message_destroy(r.message);
     batch.clear();
     if (Clock::now() >= next_prune_) {
       Prune();
@@ -158,14 +151,33 @@ void Verifier::Run(const std::atomic<bool>& stop) {
   }
 }
 
-void Verifier::ProcessBatch(std::vector<rd_kafka_message_t*>& batch) {
+void Verifier::CollectBatch(std::vector<Received>& batch) {
+  const auto deadline = Clock::now() + options_.batch_window;
+  while (batch.size() < options_.batch_max) {
+    const auto before = Clock::now();
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - before).count();
+    if (left <= 0) break;
+    rd_kafka_message_t* msg = rd_kafka_consumer_poll(consumer_.get(), static_cast<int>(left));
+    if (msg == nullptr) break;
+    // Stamped when it was handed over, not when the batch is processed: the
+    // end-to-end latency must not include kcanary's own batching.
+    const double at = WallSeconds();
+    batch.push_back({msg, at});
+    if (Clock::now() - before > kHandOverWaited) std::this_thread::sleep_for(kHandOverGather);
+    while (batch.size() < options_.batch_max &&
+           (msg = rd_kafka_consumer_poll(consumer_.get(), 0)) != nullptr) {
+      batch.push_back({msg, at});
+    }
+  }
+}
+
+void Verifier::ProcessBatch(const std::vector<Received>& batch) {
   std::set<int32_t> touched;
   std::set<int32_t> out_of_range;
-  std::vector<double> latencies;
-  const double now = WallSeconds();
+  std::vector<std::pair<double, double>> latencies;  // (latency, read at)
   {
     auto lock = hub_->Lock();
-    for (const rd_kafka_message_t* msg : batch) {
+    for (const auto& [msg, at] : batch) {
       const int32_t partition = msg->partition;
       if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
       if (msg->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
@@ -186,11 +198,11 @@ void Verifier::ProcessBatch(std::vector<rd_kafka_message_t*>& batch) {
       const std::optional<double> latency = feed_.Feed(
           d, partition, msg->offset,
           std::string_view(static_cast<const char*>(msg->payload), msg->payload ? msg->len : 0),
-          now);
-      if (latency) latencies.push_back(*latency);
+          at);
+      if (latency) latencies.emplace_back(*latency, at);
     }
   }
-  for (double latency : latencies) metrics_->FirstRead(latency, now);
+  for (const auto& [latency, at] : latencies) metrics_->FirstRead(latency, at);
   for (int32_t partition : out_of_range) {
     HandleOutOfRange(partition);
     touched.insert(partition);

@@ -72,7 +72,14 @@ class Verifier {
   Status LoadState();
   Status CreateConsumer();
   void RefreshAssignment();
-  void ProcessBatch(std::vector<rd_kafka_message_t*>& batch);
+  /// A consumed message and the wall-clock second it was handed to us.
+  struct Received {
+    rd_kafka_message_t* message;
+    double at;
+  };
+  /// Collects messages until the batch window closes or the batch is full.
+  void CollectBatch(std::vector<Received>& batch);
+  void ProcessBatch(const std::vector<Received>& batch);
   void HandleOutOfRange(int32_t partition);
   bool StoreStates(const std::set<int32_t>& partitions);
   void PersistAndCommit(const std::set<int32_t>& touched);
