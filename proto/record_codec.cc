@@ -156,41 +156,38 @@ std::string EncodeRecord(const wire::CanaryRecord& record, size_t target_size) {
   return value;
 }
 
-DecodeResult DecodeRecord(std::string_view value) {
-  DecodeResult result;
-  if (value.size() < kEnvelopeSize) {
-    result.reason = InvalidReason::kTooShort;
-    return result;
-  }
-  if (value.substr(0, kRecordMagic.size()) != kRecordMagic) {
-    result.reason = InvalidReason::kBadMagic;
-    return result;
-  }
-  if (static_cast<uint8_t>(value[4]) != kWireSchemaVersion) {
-    result.reason = InvalidReason::kUnknownVersion;
-    return result;
-  }
+std::optional<InvalidReason> DecodeRecordInto(std::string_view value, wire::CanaryRecord* record) {
+  if (value.size() < kEnvelopeSize) return InvalidReason::kTooShort;
+  if (value.substr(0, kRecordMagic.size()) != kRecordMagic) return InvalidReason::kBadMagic;
+  if (static_cast<uint8_t>(value[4]) != kWireSchemaVersion) return InvalidReason::kUnknownVersion;
   uint32_t crc = 0;
   for (int i = 5; i < 9; ++i) crc = (crc << 8) | static_cast<uint8_t>(value[i]);
   const std::string_view body = value.substr(kEnvelopeSize);
   const size_t zeros = TrailingZeros(body);
   if (Crc32ZeroTail(body.substr(0, body.size() - zeros), zeros) != crc) {
-    result.reason = InvalidReason::kBadChecksum;
-    return result;
+    return InvalidReason::kBadChecksum;
   }
   // Nobody reads the padding: parse the fields before it, when the body ends
   // as the encoder ends it (the padding field's tag, its length, that many
   // zeros), so the zeros are not copied into the record. Anything else is
-  // parsed whole.
-  wire::CanaryRecord record;
+  // parsed whole. (ParseFromArray clears the record first.)
   const size_t padding_field = PaddingFieldStart(body, zeros);
-  if (padding_field == std::string_view::npos ||
-      !record.ParseFromArray(body.data(), static_cast<int>(padding_field))) {
-    record.Clear();
-    if (!record.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
-      result.reason = InvalidReason::kUndecodable;
-      return result;
-    }
+  if (padding_field != std::string_view::npos &&
+      record->ParseFromArray(body.data(), static_cast<int>(padding_field))) {
+    return std::nullopt;
+  }
+  if (!record->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+    return InvalidReason::kUndecodable;
+  }
+  return std::nullopt;
+}
+
+DecodeResult DecodeRecord(std::string_view value) {
+  DecodeResult result;
+  wire::CanaryRecord record;
+  if (std::optional<InvalidReason> invalid = DecodeRecordInto(value, &record)) {
+    result.reason = *invalid;
+    return result;
   }
   result.record = std::move(record);
   return result;

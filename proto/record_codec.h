@@ -46,4 +46,10 @@ struct DecodeResult {
 };
 DecodeResult DecodeRecord(std::string_view value);
 
+/// As DecodeRecord, into `*record` (which may hold a previous record): a
+/// reused record keeps its allocations, so the verifier's hot path decodes
+/// without allocating. Returns why `value` is not a record, or nothing when
+/// `*record` now holds it; on a failure `*record` is unspecified.
+std::optional<InvalidReason> DecodeRecordInto(std::string_view value, wire::CanaryRecord* record);
+
 }  // namespace kcanary

@@ -12,11 +12,12 @@
 
 #include <cstdint>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <unordered_set>
 
+#include "canary.pb.h"
 #include "detector/partition_detector.h"
 
 namespace kcanary {
@@ -31,7 +32,11 @@ class RecordFeed {
 
  private:
   using OutcomeKey = std::tuple<int32_t, uint64_t, uint64_t, uint64_t, int, int64_t, std::string>;
-  std::set<OutcomeKey> applied_outcomes_;  // bounded: cleared past a cap
+  struct OutcomeKeyHash {
+    size_t operator()(const OutcomeKey& key) const;
+  };
+  std::unordered_set<OutcomeKey, OutcomeKeyHash> applied_outcomes_;  // bounded: cleared past a cap
+  wire::CanaryRecord record_;  // reused: decoding allocates nothing once warm
 };
 
 }  // namespace kcanary

@@ -143,7 +143,11 @@ struct Expected {
   uint64_t acked = 0;                // sequences the canary saw PERSISTED
   uint64_t acked_not_at_offset = 0;  // PERSISTED but the log holds another record there
   uint64_t canary_records = 0;       // decodable canary records of this partition in the log
-  std::string problem;               // non-empty: the reports do not cover every sequence
+  // Records a restarted canary declared in doubt (POSSIBLY_PERSISTED,
+  // canary_restart) that the log holds: counted `recovered` above, though a
+  // detector in the killed canary's process may rightly know them acked.
+  uint64_t restart_recovered = 0;
+  std::string problem;  // non-empty: the reports do not cover every sequence
 };
 /// `log` may hold every partition; only `partition`'s records are used.
 /// `canary` is the stored state of that partition, `run_id` the canary's run.

@@ -166,5 +166,35 @@ TEST(RecordCodecTest, RandomBytesNeverCrashAndAreRejected) {
   }
 }
 
+// The verifier decodes every record into one reused CanaryRecord: nothing of
+// an earlier record (more outcomes, an error string, a failed decode) may
+// show through in a later one.
+TEST(RecordCodecTest, DecodingIntoAReusedRecordLeavesNothingOfTheLastOne) {
+  wire::CanaryRecord big = Sample();
+  for (int i = 0; i < 5; ++i) {
+    wire::Outcome* o = big.add_outcomes();
+    o->set_first_sequence(100 + i);
+    o->set_count(1);
+    o->set_status(wire::NOT_PERSISTED);
+    o->set_error("MSG_TIMED_OUT");
+  }
+  wire::CanaryRecord small;
+  small.set_run_id(7);
+  small.set_partition(1);
+  small.set_sequence(1);
+
+  wire::CanaryRecord reused;
+  ASSERT_FALSE(DecodeRecordInto(EncodeRecord(big, 256), &reused));
+  EXPECT_EQ(reused.SerializeAsString(), big.SerializeAsString());
+  ASSERT_FALSE(DecodeRecordInto(EncodeRecord(small, 256), &reused));
+  EXPECT_EQ(reused.SerializeAsString(), small.SerializeAsString());
+
+  std::string damaged = EncodeRecord(big, 256);
+  damaged[20] ^= 0x01;
+  EXPECT_EQ(DecodeRecordInto(damaged, &reused), InvalidReason::kBadChecksum);
+  ASSERT_FALSE(DecodeRecordInto(EncodeRecord(small, 0), &reused));
+  EXPECT_EQ(reused.SerializeAsString(), small.SerializeAsString());
+}
+
 }  // namespace
 }  // namespace kcanary
