@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "canary/outcome_log.h"
@@ -72,11 +73,16 @@ class Canary {
     double budget = 0;  // records owed by the rate limiter
     bool dirty = false;
   };
-  struct InFlight {
-    int32_t partition;
-    int64_t seq;
-    std::chrono::steady_clock::time_point sent;
-  };
+  // A record's sequence travels to its delivery report as the message's
+  // opaque pointer (offset by one, so sequence 0 is not null): nothing is
+  // allocated per record.
+  static void* SequenceToOpaque(int64_t seq) {
+    return reinterpret_cast<void*>(static_cast<uintptr_t>(seq) + 1);
+  }
+  static std::optional<int64_t> SequenceFromOpaque(const void* opaque) {
+    if (opaque == nullptr) return std::nullopt;
+    return static_cast<int64_t>(reinterpret_cast<uintptr_t>(opaque) - 1);
+  }
 
   Canary(CanaryOptions options, StateStore* store, Metrics* metrics, DeliverySink* sink);
   Status Init();
@@ -113,6 +119,7 @@ class Canary {
   // Reused for every record: Clear() keeps the summary entries' allocations,
   // so producing costs no protobuf allocation in the steady state.
   wire::CanaryRecord record_;
+  std::string value_;  // the encoded record, reused
   std::atomic<bool> ready_{false};
   int journal_fd_ = -1;
   std::string journal_pending_;  // lines for outcomes not stored yet

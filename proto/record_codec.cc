@@ -128,11 +128,12 @@ std::string_view InvalidReasonName(InvalidReason reason) {
   return "undecodable";
 }
 
-std::string EncodeRecord(const wire::CanaryRecord& record, size_t target_size) {
+void EncodeRecordInto(const wire::CanaryRecord& record, size_t target_size, std::string* value) {
   if (!record.padding().empty()) {  // padded already (not by the canary): padded anew
     wire::CanaryRecord copy = record;
     copy.clear_padding();
-    return EncodeRecord(copy, target_size);
+    EncodeRecordInto(copy, target_size, value);
+    return;
   }
   // One buffer, zero-filled: the envelope, the serialized fields, then the
   // padding field (number 15, the highest, where protobuf would put it too)
@@ -140,8 +141,8 @@ std::string EncodeRecord(const wire::CanaryRecord& record, size_t target_size) {
   const size_t fields = record.ByteSizeLong();
   const size_t padding = PaddingFor(fields, target_size);
   const size_t padding_field = padding > 0 ? 1 + VarintSize(padding) + padding : 0;
-  std::string value(kEnvelopeSize + fields + padding_field, '\0');
-  auto* body = reinterpret_cast<uint8_t*>(value.data() + kEnvelopeSize);
+  value->assign(kEnvelopeSize + fields + padding_field, '\0');
+  auto* body = reinterpret_cast<uint8_t*>(value->data() + kEnvelopeSize);
   uint8_t* end = record.SerializeWithCachedSizesToArray(body);
   if (padding > 0) {
     *end++ = kPaddingTag;
@@ -150,9 +151,14 @@ std::string EncodeRecord(const wire::CanaryRecord& record, size_t target_size) {
   const auto prefix = static_cast<size_t>(end - body);
   const uint32_t crc = Crc32ZeroTail(std::string_view(reinterpret_cast<const char*>(body), prefix),
                                      fields + padding_field - prefix);
-  value.replace(0, kRecordMagic.size(), kRecordMagic);
-  value[4] = static_cast<char>(kWireSchemaVersion);
-  for (int i = 0; i < 4; ++i) value[5 + i] = static_cast<char>(crc >> (24 - 8 * i));
+  value->replace(0, kRecordMagic.size(), kRecordMagic);
+  (*value)[4] = static_cast<char>(kWireSchemaVersion);
+  for (int i = 0; i < 4; ++i) (*value)[5 + i] = static_cast<char>(crc >> (24 - 8 * i));
+}
+
+std::string EncodeRecord(const wire::CanaryRecord& record, size_t target_size) {
+  std::string value;
+  EncodeRecordInto(record, target_size, &value);
   return value;
 }
 

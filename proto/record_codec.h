@@ -39,6 +39,9 @@ std::string_view InvalidReasonName(InvalidReason reason);
 /// Serializes `record` and pads it so the value is `target_size` bytes long
 /// (or the minimum size the record needs, when that is larger).
 std::string EncodeRecord(const wire::CanaryRecord& record, size_t target_size);
+/// As EncodeRecord, into `*value` (replacing what it held): a reused buffer
+/// keeps its capacity, so the canary encodes without allocating.
+void EncodeRecordInto(const wire::CanaryRecord& record, size_t target_size, std::string* value);
 
 struct DecodeResult {
   std::optional<wire::CanaryRecord> record;

@@ -285,14 +285,14 @@ void Metrics::AddPartition(int32_t partition) {
   });
 }
 
-void Metrics::MessageProduced(int32_t partition) {
+void Metrics::MessageProduced(int32_t partition, uint64_t count) {
   Guarded([&] {
     Counter* counter;
     {
       std::lock_guard<std::mutex> lock(impl_->mu);
       counter = impl_->PartitionLocked(partition).produced;
     }
-    counter->Increment();
+    counter->Increment(static_cast<double>(count));
   });
 }
 

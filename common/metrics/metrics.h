@@ -81,8 +81,8 @@ class Metrics {
 
   // --- canary -------------------------------------------------------------
 
-  /// A record was handed to the producer.
-  void MessageProduced(int32_t partition);
+  /// `count` records are being handed to the producer.
+  void MessageProduced(int32_t partition, uint64_t count = 1);
   /// A record was acknowledged as persisted. `produce_latency_seconds` is send
   /// → ack; `ack_unix_seconds` the wall-clock time of the ack, exported as
   /// kcanary_last_acked_timestamp_seconds (which never moves backwards).
