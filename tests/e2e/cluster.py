@@ -305,10 +305,24 @@ class LocalKafkaCluster:
         return {"leader": p.leader, "replicas": list(p.replicas), "isr": list(p.isrs)}
 
     def topic_config(self, topic, timeout=10):
+        """The topic's configs. A topic just created may be unknown for a
+        moment to the broker that answers: in KRaft each broker applies the
+        metadata log on its own, so one may list the topic while another has
+        not applied it yet. That answer is retried until the timeout."""
+        from confluent_kafka import KafkaError, KafkaException
         from confluent_kafka.admin import ConfigResource
         res = ConfigResource(ConfigResource.Type.TOPIC, topic)
-        entries = self.admin().describe_configs([res], request_timeout=timeout)[res].result(timeout)
-        return {k: e.value for k, e in entries.items()}
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                entries = self.admin().describe_configs(
+                    [res], request_timeout=timeout)[res].result(timeout)
+                return {k: e.value for k, e in entries.items()}
+            except KafkaException as e:
+                unknown = e.args[0].code() == KafkaError.UNKNOWN_TOPIC_OR_PART
+                if not unknown or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def alter_topic_config(self, topic, set_configs=None, delete=(), timeout=10):
         """Incremental: set the given keys, delete (revert to default) others."""
