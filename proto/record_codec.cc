@@ -1,49 +1,16 @@
 #include "proto/record_codec.h"
 
-#include <zlib.h>
-
-#include <algorithm>
 #include <cstring>
+
+#include "proto/crc32.h"
 
 namespace kcanary {
 namespace {
 
-uint32_t Crc32(std::string_view bytes) {
-  return static_cast<uint32_t>(
-      crc32(0L, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size())));
-}
-
-// CRC-32 of `bytes` followed by `zeros` zero bytes. Most of a record is its
-// zero padding: instead of running the CRC over it, the CRC of the zero run
-// is combined in (zlib's crc32_combine_op, one multiplication modulo the CRC
-// polynomial), with the zero run's CRC and combine operator cached for the
-// last length seen (records of one canary have nearly the same padding).
+// CRC-32 of `bytes` followed by `zeros` zero bytes: most of a record is its
+// zero padding, folded in without being read.
 uint32_t Crc32ZeroTail(std::string_view bytes, size_t zeros) {
-#if ZLIB_VERNUM >= 0x12c0
-  struct ZeroRun {
-    size_t length = 0;
-    uLong crc = 0;
-    uLong combine_op = 0;
-  };
-  thread_local ZeroRun cached;
-  if (zeros >= 64) {
-    if (cached.length != zeros) {
-      const std::string run(zeros, '\0');
-      cached.crc = crc32(0L, reinterpret_cast<const Bytef*>(run.data()), static_cast<uInt>(zeros));
-      cached.combine_op = crc32_combine_gen(static_cast<z_off_t>(zeros));
-      cached.length = zeros;
-    }
-    return static_cast<uint32_t>(crc32_combine_op(Crc32(bytes), cached.crc, cached.combine_op));
-  }
-#endif
-  uLong crc = Crc32(bytes);
-  static constexpr Bytef kZeros[64] = {};
-  for (size_t left = zeros; left > 0;) {
-    const size_t n = std::min(left, sizeof(kZeros));
-    crc = crc32(crc, kZeros, static_cast<uInt>(n));
-    left -= n;
-  }
-  return static_cast<uint32_t>(crc);
+  return Crc32AppendZeros(Crc32Update(0, bytes), zeros);
 }
 
 // How many zero bytes `body` ends with (most of them are the padding).
