@@ -14,6 +14,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// How long a stop waits for its last offset commit to be confirmed.
+constexpr int kFinalCommitWaitMs = 5'000;
+
 double WallSeconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -143,12 +146,14 @@ void Verifier::Run(const std::atomic<bool>& stop) {
     ProcessBatch(batch);
     for (const Received& r : batch) rd_kafka_message_destroy(r.message);
     batch.clear();
+    CommitStored(false);
     if (Clock::now() >= next_prune_) {
       Prune();
       UpdateLag();
       next_prune_ = Clock::now() + options_.prune_interval;
     }
   }
+  CommitStored(true);
 }
 
 void Verifier::CollectBatch(std::vector<Received>& batch) {
@@ -242,16 +247,43 @@ bool Verifier::StoreStates(const std::set<int32_t>& partitions) {
 void Verifier::PersistAndCommit(const std::set<int32_t>& touched) {
   // Not stored, so not committed: a restart re-reads from the stored state.
   if (!StoreStates(touched)) return;
-  PartitionList offsets(rd_kafka_topic_partition_list_new(static_cast<int>(touched.size())));
   hub_->WithAll([&](std::map<int32_t, PartitionDetector>& all) {
     for (int32_t partition : touched) {
       const int64_t position = all.at(partition).position();
-      if (position < 0) continue;
-      rd_kafka_topic_partition_list_add(offsets.get(), options_.topic.c_str(), partition)->offset =
-          position;
+      if (position >= 0) stored_not_committed_[partition] = position;
     }
   });
-  if (offsets->cnt > 0) rd_kafka_commit(consumer_.get(), offsets.get(), /*async=*/1);
+  CommitStored(false);
+}
+
+void Verifier::CommitStored(bool now) {
+  if (stored_not_committed_.empty()) return;
+  if (!now && Clock::now() < next_commit_) return;
+  next_commit_ = Clock::now() + options_.commit_interval;
+  PartitionList offsets(
+      rd_kafka_topic_partition_list_new(static_cast<int>(stored_not_committed_.size())));
+  for (const auto& [partition, position] : stored_not_committed_) {
+    rd_kafka_topic_partition_list_add(offsets.get(), options_.topic.c_str(), partition)->offset =
+        position;
+  }
+  stored_not_committed_.clear();
+  if (!now) {
+    rd_kafka_commit(consumer_.get(), offsets.get(), /*async=*/1);
+    return;
+  }
+  // At shutdown the commit should reach the group before the consumer
+  // closes, but a stop must not hang on an unreachable coordinator: wait for
+  // the result a bounded time (the stored positions are what counts).
+  rd_kafka_queue_t* result = rd_kafka_queue_new(consumer_.get());
+  rd_kafka_commit_queue(consumer_.get(), offsets.get(), result, nullptr, nullptr);
+  rd_kafka_event_t* event = rd_kafka_queue_poll(result, kFinalCommitWaitMs);
+  if (event == nullptr) {
+    spdlog::warn("verifier: final offset commit not confirmed within {} ms", kFinalCommitWaitMs);
+  } else if (rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    spdlog::warn("verifier: final offset commit failed: {}", rd_kafka_event_error_string(event));
+  }
+  if (event != nullptr) rd_kafka_event_destroy(event);
+  rd_kafka_queue_destroy(result);
 }
 
 void Verifier::StoreAll() {

@@ -2,7 +2,8 @@
 //
 // For each batch it reads, it writes the detector state of the partitions it
 // touched (receipts, verdicts and the consumed position) to the state store in
-// one atomic write, and only then commits offsets to Kafka. On restart it
+// one atomic write; only stored positions are committed to Kafka, at most once
+// per commit_interval (and when it stops). On restart it
 // resumes from its own stored positions, so a kill -9 at any moment neither
 // loses a receipt nor counts one twice. The consumer runs with
 // auto.offset.reset=error: a position that falls off the log is classified
@@ -42,6 +43,11 @@ struct VerifierOptions {
   std::chrono::milliseconds batch_window{100};
   std::chrono::milliseconds metadata_refresh{30'000};
   std::chrono::milliseconds prune_interval{10'000};
+  /// Stored positions are committed to the group at most this often: a
+  /// commit per batch wrote as many records to __consumer_offsets as the
+  /// canary wrote to its topic. The group's offsets are for other tools
+  /// (lag monitors); kcanary resumes from its own stored positions.
+  std::chrono::milliseconds commit_interval{1'000};
 };
 
 class Verifier {
@@ -83,6 +89,9 @@ class Verifier {
   void HandleOutOfRange(int32_t partition);
   bool StoreStates(const std::set<int32_t>& partitions);
   void PersistAndCommit(const std::set<int32_t>& touched);
+  /// Commits the stored positions not committed yet, if the interval has
+  /// passed (or `now` is true).
+  void CommitStored(bool now);
   void PerformSeeks(const std::set<int32_t>& touched);
   void UpdateLag();
   void Prune();
@@ -98,6 +107,8 @@ class Verifier {
   std::chrono::steady_clock::time_point next_metadata_;
   std::chrono::steady_clock::time_point next_prune_;
   std::chrono::steady_clock::time_point next_error_log_;
+  std::chrono::steady_clock::time_point next_commit_;
+  std::map<int32_t, int64_t> stored_not_committed_;  // partition -> stored position
   RecordFeed feed_;
   mutable std::mutex lag_mu_;
   std::map<int32_t, int64_t> lag_;

@@ -58,7 +58,21 @@ class RestartTest : public ::testing::Test {
       EXPECT_EQ(ps.produced(), ps.next_sequence()) << "partition " << p;
     }
     redelivered_ = total.redelivered;
+    // Running, the verifier commits what it stored within its commit
+    // interval (1 s); stopping, it commits the rest. Either way the group
+    // ends at the log end: every record was read, stored, then committed.
+    const std::string group = "kcanary-verifier-" + topic_;
+    auto all_committed = [&] {
+      for (const auto& [p, offsets] : CommittedAndHigh(cluster_->bootstrap(), group, topic_)) {
+        if (offsets.first != offsets.second) return false;
+      }
+      return true;
+    };
+    EXPECT_TRUE(WaitUntil(all_committed, 5s, 200ms));
     ASSERT_NO_FATAL_FAILURE(pipeline_->StopVerifier());
+    for (const auto& [p, offsets] : CommittedAndHigh(cluster_->bootstrap(), group, topic_)) {
+      EXPECT_EQ(offsets.first, offsets.second) << "partition " << p << ": committed vs log end";
+    }
   }
 
   const std::string topic_ = "kcanary-restarts";

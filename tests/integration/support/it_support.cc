@@ -381,6 +381,43 @@ std::vector<LogRecord> ReadTopic(const std::string& bootstrap, const std::string
   return out;
 }
 
+std::map<int32_t, std::pair<int64_t, int64_t>> CommittedAndHigh(const std::string& bootstrap,
+                                                                const std::string& group,
+                                                                const std::string& topic) {
+  std::map<int32_t, std::pair<int64_t, int64_t>> out;
+  // A client of the group that never joins it: it only asks for the offsets.
+  KafkaHandle rk = NewClient(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap},
+                                                 {"group.id", group},
+                                                 {"enable.auto.commit", "false"},
+                                                 {"client.id", "it-committed-reader"}});
+  if (!rk) {
+    ADD_FAILURE() << "committed offsets: no client";
+    return out;
+  }
+  StatusOr<TopicInfo> info = DescribeTopic(rk.get(), topic, 10'000);
+  if (!info.ok()) {
+    ADD_FAILURE() << "committed offsets: " << info.status().message();
+    return out;
+  }
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(8);
+  for (const PartitionInfo& p : info->partitions) {
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), p.id);
+    StatusOr<Watermarks> w = QueryWatermarks(rk.get(), topic, p.id, 10'000);
+    if (!w.ok()) ADD_FAILURE() << "committed offsets: " << w.status().message();
+    out[p.id] = {-1, w.ok() ? w->high : -1};
+  }
+  if (const rd_kafka_resp_err_t err = rd_kafka_committed(rk.get(), list, 10'000); err) {
+    ADD_FAILURE() << "committed offsets: " << rd_kafka_err2str(err);
+  }
+  for (int i = 0; i < list->cnt; ++i) {
+    const int64_t offset = list->elems[i].offset;  // RD_KAFKA_OFFSET_INVALID (-1001): none
+    out[list->elems[i].partition].first = offset >= 0 ? offset : -1;
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+  rd_kafka_consumer_close(rk.get());
+  return out;
+}
+
 namespace {
 void CountDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
   if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) ++*static_cast<std::atomic<int>*>(opaque);

@@ -118,6 +118,12 @@ struct LogRecord {
 /// plain consumer (no group commits). Fails the current test on error.
 std::vector<LogRecord> ReadTopic(const std::string& bootstrap, const std::string& topic,
                                  std::chrono::milliseconds timeout = 20s);
+/// Per partition of `topic`: the offset `group` has committed (-1: none) and
+/// the high watermark, as {partition: {committed, high}}. Fails the current
+/// test on error.
+std::map<int32_t, std::pair<int64_t, int64_t>> CommittedAndHigh(const std::string& bootstrap,
+                                                                const std::string& group,
+                                                                const std::string& topic);
 /// Produces `values` to `partition` with a plain (non-canary) producer and waits
 /// for every delivery. Returns the number delivered.
 int ProduceRaw(const std::string& bootstrap, const std::string& topic, int32_t partition,
