@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "canary/send_rounds.h"
+#include "common/kafka/hand_over.h"
 #include "proto/record_codec.h"
 #include "state.pb.h"
 
@@ -230,10 +231,17 @@ void Canary::Run(const std::atomic<bool>& stop) {
     }
     // Serves delivery reports until the next round (returns early on each).
     // librdkafka 2.0.2 sends each partition's batch in a request of its own,
-    // so the reports arrive one response at a time: gathering them (as the
-    // verifier does, common/kafka/hand_over.h) saves no wake-ups here.
+    // so a round's reports arrive one response at a time over a few
+    // milliseconds: after a wait, the rest are gathered (hand_over.h).
     const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_round_ - Clock::now());
-    rd_kafka_poll(producer_.get(), static_cast<int>(std::clamp<int64_t>(wait.count(), 0, 100)));
+    const auto before = Clock::now();
+    const int served =
+        rd_kafka_poll(producer_.get(), static_cast<int>(std::clamp<int64_t>(wait.count(), 0, 100)));
+    if (served > 0 && Clock::now() - before > kHandOverWaited) {
+      std::this_thread::sleep_for(
+          std::min<Clock::duration>(kHandOverGather, next_round_ - Clock::now()));
+      rd_kafka_poll(producer_.get(), 0);
+    }
     char reason[256];
     if (rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(producer_.get(), reason, sizeof(reason))) {
       // The idempotent producer cannot go on (e.g. out-of-order sequence):

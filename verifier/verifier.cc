@@ -165,10 +165,15 @@ void Verifier::CollectBatch(std::vector<Received>& batch) {
     rd_kafka_message_t* msg = rd_kafka_consumer_poll(consumer_.get(), static_cast<int>(left));
     if (msg == nullptr) break;
     // Stamped when it was handed over, not when the batch is processed: the
-    // end-to-end latency must not include kcanary's own batching.
-    const double at = WallSeconds();
+    // end-to-end latency must not include kcanary's own batching. What
+    // arrives during a gather is stamped at its end: never earlier than it
+    // arrived, at most kHandOverGather later.
+    double at = WallSeconds();
     batch.push_back({msg, at});
-    if (Clock::now() - before > kHandOverWaited) std::this_thread::sleep_for(kHandOverGather);
+    if (Clock::now() - before > kHandOverWaited) {
+      std::this_thread::sleep_for(kHandOverGather);
+      at = WallSeconds();
+    }
     while (batch.size() < options_.batch_max &&
            (msg = rd_kafka_consumer_poll(consumer_.get(), 0)) != nullptr) {
       batch.push_back({msg, at});
