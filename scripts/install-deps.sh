@@ -18,6 +18,8 @@ packages=(
   # unit (systemd-analyze), the manifests (PyYAML) and the unit's sandbox
   # rebuilt for a test run (seccomp); lint of YAML and shell files
   dpkg-dev systemd python3-yaml python3-seccomp yamllint shellcheck
+  # the libFuzzer targets (scripts/fuzz.sh): clang and its sanitizer runtimes
+  clang-14 libclang-rt-14-dev
 )
 
 # Python side of the tests: the ground-truth checker and its Kafka client.

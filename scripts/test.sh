@@ -15,6 +15,8 @@ if ! clang-format --dry-run --Werror "${cxx_files[@]}"; then
 fi
 echo "== unit and integration tests"
 ctest --test-dir "$build" --output-on-failure -j2 --timeout 300
+echo "== fuzzing (libFuzzer: record decoder, -F parser; bounded)"
+./scripts/fuzz.sh
 echo "== alert rules (promtool) and dashboard"
 bash tests/alerts/run.sh
 bash tests/dashboards/run.sh
