@@ -187,6 +187,8 @@ void Verifier::ProcessBatch(const std::vector<Received>& batch) {
   std::vector<std::pair<double, double>> latencies;  // (latency, read at)
   {
     auto lock = hub_->Lock();
+    int32_t run_partition = -1;
+    PartitionDetector* run_detector = nullptr;
     for (const auto& [msg, at] : batch) {
       const int32_t partition = msg->partition;
       if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
@@ -203,16 +205,21 @@ void Verifier::ProcessBatch(const std::vector<Received>& batch) {
         continue;
       }
       if (msg->rkt == nullptr || partition < 0 || !assigned_.count(partition)) continue;
-      PartitionDetector& d = hub_->Get(partition);
-      touched.insert(partition);
+      // A fetch response hands over a partition's records in a run: look
+      // its detector up once per run, not once per record.
+      if (partition != run_partition) {
+        run_detector = &hub_->Get(partition);
+        touched.insert(partition);
+        run_partition = partition;
+      }
       const std::optional<double> latency = feed_.Feed(
-          d, partition, msg->offset,
+          *run_detector, partition, msg->offset,
           std::string_view(static_cast<const char*>(msg->payload), msg->payload ? msg->len : 0),
           at);
       if (latency) latencies.emplace_back(*latency, at);
     }
   }
-  for (const auto& [latency, at] : latencies) metrics_->FirstRead(latency, at);
+  metrics_->FirstReads(latencies);
   for (int32_t partition : out_of_range) {
     HandleOutOfRange(partition);
     touched.insert(partition);

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace kcanary {
 namespace {
@@ -318,20 +319,42 @@ void Metrics::MessageAcked(int32_t partition, double produce_latency_seconds,
 }
 
 void Metrics::FirstRead(double end_to_end_latency_seconds, double receive_unix_seconds) {
+  const std::pair<double, double> read{end_to_end_latency_seconds, receive_unix_seconds};
+  FirstReads({&read, 1});
+}
+
+void Metrics::FirstReads(std::span<const std::pair<double, double>> reads) {
+  if (reads.empty()) return;
   Guarded([&] {
+    // Bucketed here (as Histogram::Observe would: the first bound >= the
+    // value, else +Inf) and added in one ObserveMultiple: one histogram lock
+    // per batch instead of one per record.
+    std::vector<double> increments(kLatencyBucketsSeconds.size() + 1, 0.0);
+    double sum = 0;
+    double latest = 0;
+    bool observed = false;
+    for (const auto& [latency, received_at] : reads) {
+      latest = std::max(latest, received_at);
+      // Send time and read time may come from different hosts' clocks; a
+      // negative sample would make the histogram's _sum decrease, which
+      // breaks rate() on it, so skew below zero counts as zero.
+      if (!std::isfinite(latency)) continue;
+      const double value = std::max(0.0, latency);
+      const auto bucket =
+          std::lower_bound(kLatencyBucketsSeconds.begin(), kLatencyBucketsSeconds.end(), value) -
+          kLatencyBucketsSeconds.begin();
+      increments[static_cast<size_t>(bucket)] += 1;
+      sum += value;
+      observed = true;
+    }
     {
       std::lock_guard<std::mutex> lock(impl_->mu);
-      if (receive_unix_seconds > impl_->last_received_value) {
-        impl_->last_received_value = receive_unix_seconds;
-        impl_->last_received_g->Set(receive_unix_seconds);
+      if (latest > impl_->last_received_value) {
+        impl_->last_received_value = latest;
+        impl_->last_received_g->Set(latest);
       }
     }
-    // Send time and read time may come from different hosts' clocks; a
-    // negative sample would make the histogram's _sum decrease, which breaks
-    // rate() on it, so skew below zero counts as zero.
-    if (std::isfinite(end_to_end_latency_seconds)) {
-      impl_->end_to_end_latency_h->Observe(std::max(0.0, end_to_end_latency_seconds));
-    }
+    if (observed) impl_->end_to_end_latency_h->ObserveMultiple(increments, sum);
   });
 }
 

@@ -24,8 +24,10 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace prometheus {
 class Registry;
@@ -95,6 +97,9 @@ class Metrics {
   /// as 0); `receive_unix_seconds` feeds kcanary_last_received_timestamp_seconds.
   /// The received counter itself comes from the detector via SetClassTotal.
   void FirstRead(double end_to_end_latency_seconds, double receive_unix_seconds);
+  /// FirstRead for each (end_to_end_latency_seconds, receive_unix_seconds)
+  /// of a batch, taking each lock once: the verifier's per-record path.
+  void FirstReads(std::span<const std::pair<double, double>> reads);
 
   // --- detector totals ----------------------------------------------------
   //

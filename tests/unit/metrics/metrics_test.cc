@@ -391,6 +391,27 @@ TEST(MetricsTest, LatencyHistogramBuckets) {
   EXPECT_EQ(produce_buckets, 16);
 }
 
+// The verifier hands a batch's first reads over at once; the histogram and
+// the gauge must come out as from one Observe per record, bucket bounds
+// (le is inclusive), skew, NaN and out-of-order receive times included.
+TEST(MetricsTest, FirstReadsOfABatchEqualOneByOne) {
+  const std::vector<std::pair<double, double>> reads = {
+      {0.001, 1'700'000'000}, {0.0010001, 1'700'000'003}, {60, 1'700'000'001},
+      {60.5, 1'700'000'002},  {-1, 1'700'000'000},        {NAN, 1'700'000'004},
+      {0.25, 1'699'999'000},  {0, 1'700'000'000}};
+  Metrics one(kTopic, "v", "l");
+  for (const auto& [latency, at] : reads) one.FirstRead(latency, at);
+  Metrics batch(kTopic, "v", "l");
+  batch.FirstReads(reads);
+  batch.FirstReads({});
+  EXPECT_EQ(batch.Serialize(), one.Serialize());
+  const Scrape s = Parse(batch.Serialize());
+  EXPECT_EQ(Value(s, Series("kcanary_end_to_end_latency_seconds_bucket", T(), "0.001")), 3.0);
+  EXPECT_EQ(Value(s, Series("kcanary_end_to_end_latency_seconds_bucket", T(), "60")), 6.0);
+  EXPECT_EQ(Value(s, Series("kcanary_end_to_end_latency_seconds_count", T())), 7.0);
+  EXPECT_EQ(Value(s, Series("kcanary_last_received_timestamp_seconds", T())), 1'700'000'004.0);
+}
+
 TEST(MetricsTest, Gauges) {
   Metrics m(kTopic, "v", "l");
   m.SetUnseen(0, 17);
