@@ -12,6 +12,7 @@
 #include "canary/canary.h"
 #include "canary/topic_manager.h"
 #include "common/audit/checks.h"
+#include "common/config/file_reader.h"
 #include "common/kafka/kafka_client.h"
 #include "common/store/state_keys.h"
 #include "verifier/verifier.h"
@@ -62,6 +63,22 @@ StatusOr<KafkaHandle> CreateAdminClient(const Config& effective, bool producer_s
   StatusOr<rd_kafka_conf_t*> conf = BuildKafkaConf(props);
   if (!conf.ok()) return conf.status();
   return CreateKafkaClient(producer_side ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER, *conf);
+}
+
+// What --listen-auth asks of the listener. The passwords are read here, at
+// start, and live only in the listener.
+StatusOr<HttpSecurity> ListenerSecurity(const Config& config) {
+  HttpSecurity security;
+  if (config.listen_auth.empty()) return security;
+  StatusOr<std::string> text = ReadFileToString(config.listen_auth);
+  if (!text.ok()) return Status::IoError("--listen-auth: " + text.status().message());
+  StatusOr<BasicAuthUsers> users = ParseBasicAuthUsers(*text, config.listen_auth);
+  if (!users.ok()) return Status::InvalidArgument("--listen-auth " + users.status().message());
+  security.users = std::move(*users);
+  // Probes (kubelet, load balancers) get no credentials, and these two
+  // answer "ok" / "ready" and nothing else.
+  security.open_paths = {"/healthz", "/readyz"};
+  return security;
 }
 
 }  // namespace
@@ -142,10 +159,13 @@ Status Service::Init() {
   http_.Handle("/status", [this] { return HttpResponse{200, "application/json", StatusJson()}; });
   http_.Handle("/", [this] { return HttpResponse{200, "text/html; charset=utf-8", IndexHtml()}; });
   if (config_.listen != "none") {
-    if (Status s = http_.Start(config_.listen); !s.ok()) return s;
+    StatusOr<HttpSecurity> security = ListenerSecurity(config_);
+    if (!security.ok()) return security.status();
+    const size_t users = security->users.size();
+    if (Status s = http_.Start(config_.listen, std::move(*security)); !s.ok()) return s;
     const std::string host = config_.listen.substr(0, config_.listen.rfind(':'));
-    spdlog::info("serving /metrics, /healthz, /readyz, /status on http://{}:{}", host,
-                 http_.port());
+    spdlog::info("serving /metrics, /healthz, /readyz, /status on http://{}:{}{}", host,
+                 http_.port(), users == 0 ? "" : fmt::format(" (basic auth: {} user(s))", users));
   }
 
   if (verifier_) {

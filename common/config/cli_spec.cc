@@ -50,7 +50,7 @@ constexpr std::array<CommandSpec, 4> kCommands = {{
      /*requires_brokers=*/true, /*produces=*/false, /*consumes=*/false},
 }};
 
-constexpr std::array<OptionSpec, 15> kOptions = {{
+constexpr std::array<OptionSpec, 16> kOptions = {{
     {"-b", "--brokers", "HOST:PORT[,...]",
      "Kafka bootstrap servers; overrides bootstrap.servers from -X/-F. canary and verify "
      "need brokers from this flag or from -X/-F; run without any starts the embedded "
@@ -73,6 +73,10 @@ constexpr std::array<OptionSpec, 15> kOptions = {{
      "HTTP listener for /metrics, /healthz, /readyz, /status and /; "
      "port 0 picks a free port; none disables it.",
      OptionKind::kValue, kRoles, [] { return Config{}.listen; }, &SetListen},
+    {"", "--listen-auth", "FILE",
+     "Ask for HTTP basic auth on every path but /healthz and /readyz; FILE holds "
+     "user:password lines (keep it private: passwords are read from it at start).",
+     OptionKind::kValue, kRoles, nullptr, &SetListenAuth},
     {"", "--log-level", "LEVEL", "Log verbosity: trace, debug, info, warn or error.",
      OptionKind::kValue, kAll, [] { return Config{}.log_level; }, &SetLogLevel},
     {"", "--group", "ID", "Consumer group of the verifier; overrides group.id from -X/-F.",

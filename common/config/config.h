@@ -44,7 +44,10 @@ struct Config {
   std::string topic = "kcanary";
   std::string state_dir = "./kcanary-state";
   std::string listen = "127.0.0.1:9642";  // host:port of the metrics/health HTTP listener
-  std::string log_level = "info";         // trace|debug|info|warn|error
+  // File of user:password lines: the listener asks for basic auth (but on
+  // /healthz and /readyz). The path only; the passwords are read at start.
+  std::string listen_auth;
+  std::string log_level = "info";  // trace|debug|info|warn|error
   // Verifier's consumer group. ParseCommandLine sets it from --group, else from
   // group.id given by -X/-F, else "kcanary-verifier-" + topic. Left empty in a
   // hand-built Config, ConsumerConfig() uses that same default.

@@ -4,7 +4,7 @@
 //   StatusOr<std::string> text = ReadFileToString("/etc/kcanary/client.properties");
 //   if (!text.ok()) return text.status();  // "cannot read '...': No such file or directory"
 //
-// Internal to kcanary_config.
+// Internal to kcanary_config, and used by the service for --listen-auth.
 #pragma once
 
 #include <cstddef>

@@ -134,6 +134,12 @@ Status SetMessageSize(std::string_view value, Config& config) {
   return Status::Ok();
 }
 
+Status SetListenAuth(std::string_view value, Config& config) {
+  if (value.empty()) return Status::InvalidArgument("needs a file path");
+  config.listen_auth = std::string(value);
+  return Status::Ok();
+}
+
 Status SetDeliveryJournal(std::string_view value, Config& config) {
   if (value.empty()) return Status::InvalidArgument("needs a file path");
   config.delivery_journal = std::string(value);

@@ -27,6 +27,7 @@ Status SetBrokers(std::string_view value, Config& config);      // HOST:PORT[,HO
 Status SetTopic(std::string_view value, Config& config);        // a legal Kafka topic name
 Status SetStateDir(std::string_view value, Config& config);     // non-empty path
 Status SetListen(std::string_view value, Config& config);       // HOST:PORT, [IPv6]:PORT
+Status SetListenAuth(std::string_view value, Config& config);   // non-empty path
 Status SetLogLevel(std::string_view value, Config& config);     // trace|debug|info|warn|error
 Status SetGroup(std::string_view value, Config& config);        // non-empty
 Status SetRate(std::string_view value, Config& config);         // (0, kMaxRate]

@@ -63,7 +63,13 @@ std::string HttpDate() {
 
 bool HasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
 
-void Send(mg_connection* conn, const HttpResponse& response, bool head, bool allow_header) {
+// The extra header of a 405 (which methods are allowed) or a 401 (how to log in).
+struct ExtraHeader {
+  const char* name = nullptr;
+  const char* value = nullptr;
+};
+
+void Send(mg_connection* conn, const HttpResponse& response, bool head, ExtraHeader extra = {}) {
   mg_response_header_start(conn, response.status);
   if (!response.content_type.empty()) {
     mg_response_header_add(conn, "Content-Type", response.content_type.c_str(), -1);
@@ -72,7 +78,7 @@ void Send(mg_connection* conn, const HttpResponse& response, bool head, bool all
   // Every answer is computed live; a cached /metrics or /readyz would lie.
   mg_response_header_add(conn, "Cache-Control", "no-store", -1);
   mg_response_header_add(conn, "Date", HttpDate().c_str(), -1);
-  if (allow_header) mg_response_header_add(conn, "Allow", kAllowedMethods, -1);
+  if (extra.name != nullptr) mg_response_header_add(conn, extra.name, extra.value, -1);
   mg_response_header_send(conn);
   // A failed write means the client went away; there is nobody to tell.
   if (!head && !response.body.empty()) {
@@ -110,7 +116,7 @@ std::shared_ptr<const HttpServer::Handler> HttpServer::Find(const std::string& p
   return it == handlers_.end() ? nullptr : it->second;
 }
 
-Status HttpServer::Start(const std::string& listen) {
+Status HttpServer::Start(const std::string& listen, HttpSecurity security) {
   try {
     if (ctx_ != nullptr) {
       return Status::FailedPrecondition("HTTP server already listening on port " +
@@ -136,6 +142,7 @@ Status HttpServer::Start(const std::string& listen) {
         // document_root stays unset, so nothing on disk is reachable; this is
         // a second lock on the same door.
         "enable_directory_listing", "no", nullptr};
+    security_ = std::move(security);
 
     mg_callbacks callbacks{};
     callbacks.begin_request = &HttpServer::OnBeginRequest;
@@ -220,12 +227,21 @@ int HttpServer::Serve(mg_connection* conn) {
   const bool head = method == "HEAD";
 
   if (method != "GET" && !head) {
-    Send(conn, PlainResponse(405, "method not allowed; use GET or HEAD\n"), false, true);
+    Send(conn, PlainResponse(405, "method not allowed; use GET or HEAD\n"), false,
+         {"Allow", kAllowedMethods});
     return 405;
+  }
+  if (!security_.users.empty() && !security_.open_paths.contains(path)) {
+    const char* authorization = mg_get_header(conn, "Authorization");
+    if (!IsAuthorized(security_.users, authorization != nullptr ? authorization : "")) {
+      Send(conn, PlainResponse(401, "authentication required\n"), head,
+           {"WWW-Authenticate", "Basic realm=\"kcanary\", charset=\"UTF-8\""});
+      return 401;
+    }
   }
   const std::shared_ptr<const Handler> handler = Find(path);
   if (handler == nullptr) {
-    Send(conn, PlainResponse(404, "not found\n"), head, false);
+    Send(conn, PlainResponse(404, "not found\n"), head);
     return 404;
   }
 
@@ -239,7 +255,7 @@ int HttpServer::Serve(mg_connection* conn) {
   if (response.status < 100 || response.status > 599 || HasLineBreak(response.content_type)) {
     response = PlainResponse(500, "invalid response from handler for " + path + "\n");
   }
-  Send(conn, response, head, false);
+  Send(conn, response, head);
   return response.status;
 }
 

@@ -18,8 +18,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 
+#include "common/http/basic_auth.h"
 #include "common/status.h"
 
 struct mg_context;
@@ -35,11 +37,26 @@ struct HttpResponse {
   std::string body;
 };
 
+/// How the listener protects itself (--listen-auth). There is no TLS: the
+/// CivetWeb of Debian 12 (1.15) loads OpenSSL 1.1 functions by name from
+/// libssl.so, some of which OpenSSL 3 no longer exports, and its worker calls
+/// a null pointer on the first TLS connection. Put a TLS proxy in front of a
+/// loopback listener instead (README).
+struct HttpSecurity {
+  /// Non-empty: every path but `open_paths` asks for HTTP basic auth as one
+  /// of these users (401 with `WWW-Authenticate: Basic` otherwise).
+  BasicAuthUsers users;
+  /// Paths served without credentials (health probes, which show nothing).
+  std::set<std::string, std::less<>> open_paths;
+};
+
 /// Serves GET and HEAD on exact paths registered with Handle().
 ///
 /// Answers: a registered path → its handler's response; any other path → 404;
-/// a method other than GET or HEAD → 405 with `Allow: GET, HEAD`; a handler that
-/// throws → 500, and the server keeps serving.
+/// a method other than GET or HEAD → 405 with `Allow: GET, HEAD`; missing or
+/// wrong credentials when HttpSecurity::users is set → 401 (before the path
+/// is looked up, so unknown paths answer 401 too); a handler that throws →
+/// 500, and the server keeps serving.
 ///
 /// Threading: handlers run on CivetWeb worker threads (up to kWorkerThreads at
 /// once, possibly the same handler concurrently), so a handler must be
@@ -76,7 +93,7 @@ class HttpServer {
   /// IoError naming the address and the reason when it cannot be bound, and
   /// FailedPrecondition if the server is already running. May be called again
   /// after Stop().
-  Status Start(const std::string& listen);
+  Status Start(const std::string& listen, HttpSecurity security = {});
 
   /// The bound TCP port while running (the real one when Start was given port
   /// 0); 0 when stopped.
@@ -97,6 +114,7 @@ class HttpServer {
   mutable std::mutex handlers_mu_;
   std::map<std::string, std::shared_ptr<const Handler>, std::less<>> handlers_;
 
+  HttpSecurity security_;  // set before the workers start, then only read
   mg_context* ctx_ = nullptr;
   std::atomic<int> port_{0};
 };

@@ -83,6 +83,55 @@ TEST_F(CliTest, StateDirThatIsAFileFailsNamingThePath) {
   EXPECT_NE((r.out + r.err).find(file), std::string::npos) << r.out << r.err;
 }
 
+// --listen-auth: /metrics and /status need the credentials, the probes do not,
+// and the password shows up nowhere the process writes.
+TEST_F(CliTest, ListenAuthGuardsEverythingButProbesAndNeverLogsThePassword) {
+  const std::string auth = dir_.Sub("listen-auth");
+  std::ofstream(auth) << "# scrapers\nprom:hunter2-listen-secret\n";
+  port_ = FreeLoopbackPort();
+  Child child(
+      {KcanaryBinary(), "run", "-b", "127.0.0.1:1", "--state-dir", dir_.Sub("state"), "--listen",
+       "127.0.0.1:" + std::to_string(port_), "--listen-auth", auth, "--log-level", "debug"},
+      dir_.path());
+  ASSERT_TRUE(WaitUntil([&] { return HttpGet(port_, "/healthz", 1000).status == 200; }, 15s))
+      << child.Stdout() << child.Stderr();
+  EXPECT_TRUE(WaitUntil([&] { return HttpGet(port_, "/readyz", 1000).status == 200; }, 10s));
+  EXPECT_EQ(HttpGet(port_, "/metrics").status, 401);
+  EXPECT_EQ(HttpGet(port_, "/status").status, 401);
+  EXPECT_EQ(HttpGet(port_, "/").status, 401);
+  const std::string wrong = "Authorization: Basic cHJvbTpodW50ZXIy\r\n";  // prom:hunter2
+  EXPECT_EQ(HttpGet(port_, "/metrics", 5000, wrong).status, 401);
+  // prom:hunter2-listen-secret
+  const std::string right = "Authorization: Basic cHJvbTpodW50ZXIyLWxpc3Rlbi1zZWNyZXQ=\r\n";
+  const HttpReply metrics = HttpGet(port_, "/metrics", 5000, right);
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_EQ(CountOf(ParseMetrics(metrics.body), "kcanary_kafka_up"), 1);
+  const HttpReply status = HttpGet(port_, "/status", 5000, right);
+  EXPECT_EQ(status.status, 200);
+  EXPECT_EQ(status.body.find("hunter2-listen-secret"), std::string::npos);
+  child.Signal(SIGTERM);
+  ASSERT_TRUE(child.Wait(40s).has_value());
+  EXPECT_NE(child.Stderr().find("basic auth: 1 user(s)"), std::string::npos)
+      << child.Stdout() << child.Stderr();
+  EXPECT_EQ((child.Stdout() + child.Stderr()).find("hunter2-listen-secret"), std::string::npos);
+}
+
+TEST_F(CliTest, BadListenAuthFileFailsNamingTheLineNotItsText) {
+  const std::string auth = dir_.Sub("listen-auth");
+  std::ofstream(auth) << "prom:ok\nhunter2-no-colon-secret\n";
+  const RunResult r = Run(
+      {"run", "--state-dir", dir_.Sub("state"), "--listen", "127.0.0.1:0", "--listen-auth", auth});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.exit_code, -1) << "killed, not exited";
+  EXPECT_NE((r.out + r.err).find(auth + ":2: expected user:password"), std::string::npos)
+      << r.out << r.err;
+  EXPECT_EQ((r.out + r.err).find("hunter2"), std::string::npos) << r.out << r.err;
+  const RunResult missing = Run({"run", "--state-dir", dir_.Sub("state"), "--listen", "127.0.0.1:0",
+                                 "--listen-auth", dir_.Sub("absent")});
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE((missing.out + missing.err).find(dir_.Sub("absent")), std::string::npos);
+}
+
 TEST_F(CliTest, UnreachableBrokerKeepsServingAndReportsKafkaDown) {
   std::unique_ptr<Child> child = StartRun("127.0.0.1:1");
   ASSERT_EQ(HttpGet(port_, "/healthz").status, 200);

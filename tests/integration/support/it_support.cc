@@ -117,7 +117,8 @@ int FreeLoopbackPort() {
 
 // ------------------------------------------------------------------ HTTP
 
-HttpReply HttpGet(int port, const std::string& path, int timeout_ms) {
+HttpReply HttpGet(int port, const std::string& path, int timeout_ms,
+                  const std::string& extra_headers) {
   HttpReply reply;
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return reply;
@@ -129,8 +130,9 @@ HttpReply HttpGet(int port, const std::string& path, int timeout_ms) {
     close(fd);
     return reply;
   }
-  const std::string request =
-      "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  const std::string request = "GET " + path +
+                              " HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n" +
+                              extra_headers + "\r\n";
   size_t sent = 0;
   while (sent < request.size()) {
     const ssize_t n = send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);

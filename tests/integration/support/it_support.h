@@ -68,7 +68,9 @@ struct HttpReply {
   std::string body;
 };
 /// GET http://127.0.0.1:<port><path> over a raw socket (HTTP/1.0).
-HttpReply HttpGet(int port, const std::string& path, int timeout_ms = 5000);
+/// `extra_headers`: more request header lines, each ending in "\r\n".
+HttpReply HttpGet(int port, const std::string& path, int timeout_ms = 5000,
+                  const std::string& extra_headers = "");
 
 // ------------------------------------------------------------- Prometheus
 

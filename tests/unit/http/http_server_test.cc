@@ -341,5 +341,40 @@ TEST(HttpServerStandaloneTest, UnbindableAddressNamesAddress) {
   EXPECT_NE(s.message().find("annot assign"), std::string::npos) << s.message();
 }
 
+// ------------------------------------------------------------ --listen-auth
+
+std::string AuthorizedGet(const std::string& target, const std::string& credentials_base64) {
+  return "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" +
+         "Authorization: Basic " + credentials_base64 + "\r\n\r\n";
+}
+
+TEST(HttpServerSecurityTest, BasicAuthGuardsEveryPathButTheOpenOnes) {
+  HttpServer server;
+  server.Handle("/hello", Hello);
+  server.Handle("/healthz", [] { return HttpResponse{.body = "ok\n"}; });
+  HttpSecurity security;
+  security.users = {{"prom", "pw"}};
+  security.open_paths = {"/healthz"};
+  ASSERT_TRUE(server.Start("127.0.0.1:0", security).ok());
+  const int port = server.port();
+
+  const Reply none = Request(port, "GET", "/hello");
+  ASSERT_TRUE(none.ok);
+  EXPECT_EQ(none.status, 401);
+  EXPECT_EQ(none.headers.at("www-authenticate"), "Basic realm=\"kcanary\", charset=\"UTF-8\"");
+  EXPECT_EQ(none.body.find("hello"), std::string::npos);
+  EXPECT_EQ(SendRaw(port, AuthorizedGet("/hello", "cHJvbTpwdzI=")).status, 401);  // prom:pw2
+  const Reply good = SendRaw(port, AuthorizedGet("/hello", "cHJvbTpwdw=="));      // prom:pw
+  EXPECT_EQ(good.status, 200);
+  EXPECT_EQ(good.body, "hello, canary\n");
+  // Unknown paths do not tell an anonymous client what exists.
+  EXPECT_EQ(Request(port, "GET", "/nope").status, 401);
+  EXPECT_EQ(SendRaw(port, AuthorizedGet("/nope", "cHJvbTpwdw==")).status, 404);
+  // Probes need no credentials.
+  const Reply health = Request(port, "GET", "/healthz");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.body, "ok\n");
+}
+
 }  // namespace
 }  // namespace kcanary
