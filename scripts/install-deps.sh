@@ -9,6 +9,8 @@ packages=(
   libprotobuf-dev protobuf-compiler libgtest-dev libgmock-dev
   libcli11-dev nlohmann-json3-dev libcivetweb-dev zlib1g-dev
   curl python3
+  # the scrape flood test (tests/integration/binary/scrape_flood_test.cc)
+  wrk
   # the real-Kafka scenarios: the broker runs on Java 17, Maven fetches it
   openjdk-17-jre-headless maven
   # promtool, for the alert rules' and the dashboard's checks; the real
