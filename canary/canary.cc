@@ -237,9 +237,7 @@ void Canary::Run(const std::atomic<bool>& stop) {
     const auto before = Clock::now();
     const int served =
         rd_kafka_poll(producer_.get(), static_cast<int>(std::clamp<int64_t>(wait.count(), 0, 100)));
-    if (served > 0 && Clock::now() - before > kHandOverWaited) {
-      std::this_thread::sleep_for(
-          std::min<Clock::duration>(kHandOverGather, next_round_ - Clock::now()));
+    if (served > 0 && GatherAfterWait(before, next_round_ - Clock::now())) {
       rd_kafka_poll(producer_.get(), 0);
     }
     char reason[256];

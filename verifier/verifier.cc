@@ -170,10 +170,7 @@ void Verifier::CollectBatch(std::vector<Received>& batch) {
     // arrived, at most kHandOverGather later.
     double at = WallSeconds();
     batch.push_back({msg, at});
-    if (Clock::now() - before > kHandOverWaited) {
-      std::this_thread::sleep_for(kHandOverGather);
-      at = WallSeconds();
-    }
+    if (GatherAfterWait(before)) at = WallSeconds();
     while (batch.size() < options_.batch_max &&
            (msg = rd_kafka_consumer_poll(consumer_.get(), 0)) != nullptr) {
       batch.push_back({msg, at});

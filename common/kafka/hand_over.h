@@ -15,11 +15,25 @@
 // queue was not empty), and there is nothing to gather.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
+#include <thread>
 
 namespace kcanary {
 
 inline constexpr std::chrono::microseconds kHandOverGather{10'000};
 inline constexpr std::chrono::microseconds kHandOverWaited{200};
+
+/// Call when a wait that began at `wait_began` has handed something over.
+/// After a real wait (not a backlog) it sleeps kHandOverGather, or `at_most`
+/// if that is shorter, and returns true: the caller then takes what arrived
+/// without waiting. Returns false at once after a short wait.
+inline bool GatherAfterWait(std::chrono::steady_clock::time_point wait_began,
+                            std::chrono::steady_clock::duration at_most = kHandOverGather) {
+  if (std::chrono::steady_clock::now() - wait_began <= kHandOverWaited) return false;
+  std::this_thread::sleep_for(
+      std::min<std::chrono::steady_clock::duration>(kHandOverGather, at_most));
+  return true;
+}
 
 }  // namespace kcanary
