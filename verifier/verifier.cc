@@ -222,7 +222,7 @@ void Verifier::ProcessBatch(const std::vector<Received>& batch) {
     touched.insert(partition);
   }
   if (touched.empty()) return;
-  PersistAndCommit(touched);
+  Persist(touched);
   PerformSeeks(touched);
 }
 
@@ -253,7 +253,7 @@ bool Verifier::StoreStates(const std::set<int32_t>& partitions) {
   return true;
 }
 
-void Verifier::PersistAndCommit(const std::set<int32_t>& touched) {
+void Verifier::Persist(const std::set<int32_t>& touched) {
   // Not stored, so not committed: a restart re-reads from the stored state.
   if (!StoreStates(touched)) return;
   hub_->WithAll([&](std::map<int32_t, PartitionDetector>& all) {
@@ -262,7 +262,6 @@ void Verifier::PersistAndCommit(const std::set<int32_t>& touched) {
       if (position >= 0) stored_not_committed_[partition] = position;
     }
   });
-  CommitStored(false);
 }
 
 void Verifier::CommitStored(bool now) {

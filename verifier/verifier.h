@@ -88,9 +88,11 @@ class Verifier {
   void ProcessBatch(const std::vector<Received>& batch);
   void HandleOutOfRange(int32_t partition);
   bool StoreStates(const std::set<int32_t>& partitions);
-  void PersistAndCommit(const std::set<int32_t>& touched);
+  /// Stores the touched partitions' states and notes their positions for
+  /// the next commit (nothing is noted if the store failed).
+  void Persist(const std::set<int32_t>& touched);
   /// Commits the stored positions not committed yet, if the interval has
-  /// passed (or `now` is true).
+  /// passed (or `now` is true). Run() calls it once per batch loop.
   void CommitStored(bool now);
   void PerformSeeks(const std::set<int32_t>& touched);
   void UpdateLag();
