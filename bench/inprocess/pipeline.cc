@@ -1,6 +1,7 @@
 #include "bench/inprocess/pipeline.h"
 
 #include <cstdio>
+#include <utility>
 
 #include "state.pb.h"
 
@@ -28,20 +29,26 @@ bool VerifierPipeline::Start(int32_t partition, int64_t offset) {
 // the same RecordFeed per record and StoreDetectorStates per batch.
 std::map<int32_t, int64_t> VerifierPipeline::Process(const std::vector<Message>& batch) {
   std::set<int32_t> touched;
-  std::vector<double> latencies;
+  std::vector<std::pair<double, double>> latencies;  // (latency, read at)
   const double now = WallSeconds();
   {
     auto lock = hub_->Lock();
+    int32_t run_partition = -1;
+    PartitionDetector* run_detector = nullptr;
     for (const Message& msg : batch) {
       const int32_t partition = msg.partition;
       if (!started_.count(partition)) continue;
-      PartitionDetector& d = hub_->Get(partition);
-      touched.insert(partition);
-      const std::optional<double> latency = feed_.Feed(d, partition, msg.offset, msg.value, now);
-      if (latency) latencies.push_back(*latency);
+      if (partition != run_partition) {
+        run_detector = &hub_->Get(partition);
+        touched.insert(partition);
+        run_partition = partition;
+      }
+      const std::optional<double> latency =
+          feed_.Feed(*run_detector, partition, msg.offset, msg.value, now);
+      if (latency) latencies.emplace_back(*latency, now);
     }
   }
-  for (double latency : latencies) metrics_->FirstRead(latency, now);
+  metrics_->FirstReads(latencies);
   std::map<int32_t, int64_t> seeks;
   if (touched.empty()) return seeks;
   // The verifier commits only after a successful store; here there is no
