@@ -108,6 +108,9 @@ set -e
 echo "== kcanary run in kcanary.service's sandbox, with the shipped client.properties"
 unit="$root/lib/systemd/system/kcanary.service"
 log="$tmp/kcanary.log"
+# Created here: the background job opens it only when it gets to run, and the
+# loop below must never read a log that does not exist yet.
+: >"$log"
 "$py" tests/deploy/sandbox.py "$unit" -- "$bin" run -F "$root/etc/kcanary/client.properties" \
   --listen 127.0.0.1:0 --state-dir "$tmp/state" 2>"$log" &
 kcanary_pid=$!
