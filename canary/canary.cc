@@ -180,19 +180,23 @@ Status Canary::Persist() {
   }
   if (batch.empty()) return Status::Ok();
   Status s = store_->Write(batch);
-  if (s.ok()) {
-    for (auto& [id, p] : partitions_) {
-      p.dirty = false;
-      p.stored_next = p.next_seq;
+  if (!s.ok()) {
+    metrics_->StateWriteFailed();
+    store_failure_log_.Failed(s);
+    return s;
+  }
+  store_failure_log_.Succeeded();
+  for (auto& [id, p] : partitions_) {
+    p.dirty = false;
+    p.stored_next = p.next_seq;
+  }
+  // Only what is stored goes to the journal: after a crash it never claims
+  // an outcome that the restarted canary would contradict.
+  if (journal_fd_ >= 0 && !journal_pending_.empty()) {
+    if (write(journal_fd_, journal_pending_.data(), journal_pending_.size()) < 0) {
+      spdlog::error("canary: delivery journal write failed: {}", std::strerror(errno));
     }
-    // Only what is stored goes to the journal: after a crash it never claims
-    // an outcome that the restarted canary would contradict.
-    if (journal_fd_ >= 0 && !journal_pending_.empty()) {
-      if (write(journal_fd_, journal_pending_.data(), journal_pending_.size()) < 0) {
-        spdlog::error("canary: delivery journal write failed: {}", std::strerror(errno));
-      }
-      journal_pending_.clear();
-    }
+    journal_pending_.clear();
   }
   return s;
 }
@@ -279,7 +283,7 @@ void Canary::Tick(Clock::time_point now, std::chrono::microseconds interval) {
   }
   if (due_total == 0) {
     // Outcomes reported since the last tick still get stored.
-    if (Status s = Persist(); !s.ok()) spdlog::error("canary: {}", s.message());
+    Persist();  // a failure is logged and counted there
     return;
   }
   std::map<int32_t, int64_t> due;
@@ -296,8 +300,7 @@ bool Canary::SendStored(const std::map<int32_t, int64_t>& due) {
   for (const auto& [id, n] : due) partitions_[id].next_seq += n;
   if (Status s = Persist(); !s.ok()) {
     // Without a stored sequence a crash could not tell in-doubt records
-    // apart: send nothing until the store works again.
-    spdlog::error("canary: not producing: {}", s.message());
+    // apart: send nothing until the store works again. (Persist logged it.)
     for (const auto& [id, n] : due) partitions_[id].next_seq -= n;
     return false;
   }

@@ -27,6 +27,7 @@
 #include "common/status.h"
 #include "common/store/state_keys.h"
 #include "common/store/state_store.h"
+#include "common/store/write_failure_log.h"
 #include "verifier/detector_hub.h"
 
 namespace kcanary {
@@ -123,6 +124,7 @@ class Canary {
   std::atomic<bool> ready_{false};
   int journal_fd_ = -1;
   std::string journal_pending_;  // lines for outcomes not stored yet
+  WriteFailureLog store_failure_log_{"canary", "not producing"};
 };
 
 }  // namespace kcanary

@@ -247,9 +247,11 @@ void Verifier::HandleOutOfRange(int32_t partition) {
 bool Verifier::StoreStates(const std::set<int32_t>& partitions) {
   if (Status s = StoreDetectorStates(*hub_, keys_, *store_, partitions); !s.ok()) {
     ++store_failures_;
-    spdlog::error("verifier: state not stored, offsets not committed: {}", s.message());
+    metrics_->StateWriteFailed();
+    store_failure_log_.Failed(s);
     return false;
   }
+  store_failure_log_.Succeeded();
   return true;
 }
 

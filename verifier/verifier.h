@@ -28,6 +28,7 @@
 #include "common/status.h"
 #include "common/store/state_keys.h"
 #include "common/store/state_store.h"
+#include "common/store/write_failure_log.h"
 #include "verifier/detector_hub.h"
 #include "verifier/record_feed.h"
 #include "verifier/state_writes.h"
@@ -116,6 +117,7 @@ class Verifier {
   std::map<int32_t, int64_t> lag_;
   std::atomic<bool> ready_{false};
   std::atomic<uint64_t> store_failures_{0};
+  WriteFailureLog store_failure_log_{"verifier", "offsets not committed"};
 };
 
 }  // namespace kcanary

@@ -153,6 +153,11 @@ struct Metrics::Impl {
                         .Name("kcanary_state_bytes")
                         .Help("Size of kcanary's state store on disk in bytes.")
                         .Register(registry)),
+        state_write_failures(prometheus::BuildCounter()
+                                 .Name("kcanary_state_write_failures_total")
+                                 .Help("Writes to the state store that failed (disk full, I/O "
+                                       "error); offsets they covered stay uncommitted.")
+                                 .Register(registry)),
         kafka_up(prometheus::BuildGauge()
                      .Name("kcanary_kafka_up")
                      .Help("1 if the Kafka cluster answered kcanary's last request, else 0.")
@@ -189,6 +194,7 @@ struct Metrics::Impl {
     last_acked_g = &last_acked.Add(by_topic);
     last_received_g = &last_received.Add(by_topic);
     state_bytes_g = &state_bytes.Add({});
+    state_write_failures_c = &state_write_failures.Add({});
     kafka_up_g = &kafka_up.Add({});
     brokers_g = &brokers.Add({});
     build_info.Add({{"version", OrUnknown(version)}, {"librdkafka", OrUnknown(librdkafka)}}).Set(1);
@@ -243,6 +249,7 @@ struct Metrics::Impl {
   Family<Gauge>& last_acked;
   Family<Gauge>& last_received;
   Family<Gauge>& state_bytes;
+  Family<Counter>& state_write_failures;
   Family<Gauge>& kafka_up;
   Family<Gauge>& brokers;
   Family<Gauge>& broker_leads;
@@ -257,6 +264,7 @@ struct Metrics::Impl {
   Gauge* last_acked_g = nullptr;
   Gauge* last_received_g = nullptr;
   Gauge* state_bytes_g = nullptr;
+  Counter* state_write_failures_c = nullptr;
   Gauge* kafka_up_g = nullptr;
   Gauge* brokers_g = nullptr;
 
@@ -418,6 +426,8 @@ void Metrics::SetBrokers(int count) { impl_->brokers_g->Set(count); }
 void Metrics::SetStateBytes(uint64_t bytes) {
   impl_->state_bytes_g->Set(static_cast<double>(bytes));
 }
+
+void Metrics::StateWriteFailed() { impl_->state_write_failures_c->Increment(); }
 
 void Metrics::SetBrokerLeadsCanaryPartition(int32_t broker, bool leads) {
   Guarded([&] {

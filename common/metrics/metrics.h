@@ -134,6 +134,10 @@ class Metrics {
   void SetBrokerLeadsCanaryPartition(int32_t broker, bool leads);
   /// Size of the state store on disk.
   void SetStateBytes(uint64_t bytes);
+  /// One failed write to the state store (kcanary_state_write_failures_total).
+  /// Not a gauge of "state broken": the store recovers on its own when space
+  /// returns, and a counter lets an alert see failures between two scrapes.
+  void StateWriteFailed();
   /// kcanary_config_check_passing{topic,check} (SPEC §5, §6): 1 if the
   /// durability check passes. Appears on first use, not at 0, because 0 would
   /// read as a failing check before the first audit ran.

@@ -144,6 +144,7 @@ const std::map<std::string, std::string> kEagerFamilies = {
     {"kcanary_last_acked_timestamp_seconds", "gauge"},
     {"kcanary_last_received_timestamp_seconds", "gauge"},
     {"kcanary_state_bytes", "gauge"},
+    {"kcanary_state_write_failures_total", "counter"},
     {"kcanary_kafka_up", "gauge"},
     {"kcanary_brokers", "gauge"},
     {"kcanary_build_info", "gauge"},
@@ -227,6 +228,7 @@ TEST(MetricsTest, KnownSeriesExportedAtZero) {
   EXPECT_EQ(Value(s, Series("kcanary_last_acked_timestamp_seconds", T())), 0.0);
   EXPECT_EQ(Value(s, Series("kcanary_last_received_timestamp_seconds", T())), 0.0);
   EXPECT_EQ(Value(s, "kcanary_state_bytes"), 0.0);
+  EXPECT_EQ(Value(s, "kcanary_state_write_failures_total"), 0.0);
   EXPECT_EQ(Value(s, "kcanary_kafka_up"), 0.0);
   EXPECT_EQ(Value(s, "kcanary_brokers"), 0.0);
   EXPECT_EQ(Value(s, Series("kcanary_build_info", {{"version", "1.2.3"}, {"librdkafka", "2.0.2"}})),
@@ -422,6 +424,8 @@ TEST(MetricsTest, Gauges) {
   m.SetBrokerLeadsCanaryPartition(1, true);
   m.SetBrokerLeadsCanaryPartition(2, false);
   m.SetStateBytes(5'000'000'000ULL);
+  m.StateWriteFailed();
+  m.StateWriteFailed();
   m.SetConfigCheckPassing("orders", "replication_factor", false);
   Scrape s = Parse(m.Serialize());
   EXPECT_EQ(Value(s, Series("kcanary_messages_unseen", P(0))), 5.0);
@@ -431,6 +435,7 @@ TEST(MetricsTest, Gauges) {
   EXPECT_EQ(Value(s, Series("kcanary_broker_leads_canary_partition", {{"broker", "1"}})), 1.0);
   EXPECT_EQ(Value(s, Series("kcanary_broker_leads_canary_partition", {{"broker", "2"}})), 0.0);
   EXPECT_EQ(Value(s, "kcanary_state_bytes"), 5'000'000'000.0);
+  EXPECT_EQ(Value(s, "kcanary_state_write_failures_total"), 2.0);
   EXPECT_EQ(Value(s, Series("kcanary_config_check_passing",
                             {{"topic", "orders"}, {"check", "replication_factor"}})),
             0.0);

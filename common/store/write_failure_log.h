@@ -1,0 +1,55 @@
+// Logging of failed state-store writes at a bounded rate. A full disk fails
+// every write, dozens a second, for as long as it stays full: one line per
+// failure would flood the journal (and fill the disk kcanary logs to). The
+// first failure is logged at once, then one summary line per interval, and
+// the first success after failures says how many writes failed in between.
+#pragma once
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "common/status.h"
+
+namespace kcanary {
+
+class WriteFailureLog {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  /// `who` prefixes every line ("verifier", "canary"); `consequence` says
+  /// what the failure means for the user ("offsets not committed").
+  WriteFailureLog(std::string who, std::string consequence,
+                  Clock::duration interval = std::chrono::seconds(10))
+      : who_(std::move(who)), consequence_(std::move(consequence)), interval_(interval) {}
+
+  void Failed(const Status& s, Clock::time_point now = Clock::now()) {
+    ++failures_;
+    if (failures_ > 1 && now < next_log_) return;
+    spdlog::error("{}: state not stored ({} failed write{} so far), {}: {}", who_, failures_,
+                  failures_ == 1 ? "" : "s", consequence_, s.message());
+    next_log_ = now + interval_;
+  }
+
+  void Succeeded() {
+    if (failures_ == 0) return;
+    spdlog::info("{}: state stored again after {} failed write{}", who_, failures_,
+                 failures_ == 1 ? "" : "s");
+    failures_ = 0;
+  }
+
+  /// Failed writes since the last success.
+  uint64_t failures() const { return failures_; }
+
+ private:
+  const std::string who_;
+  const std::string consequence_;
+  const Clock::duration interval_;
+  uint64_t failures_ = 0;
+  Clock::time_point next_log_{};
+};
+
+}  // namespace kcanary
