@@ -287,15 +287,24 @@ void Service::Housekeeping() {
   }
 }
 
+bool Service::ServedWithin(std::chrono::steady_clock::duration window) const {
+  const auto since = std::chrono::steady_clock::now() - window;
+  return (canary_ && canary_->last_ack() >= since) ||
+         (verifier_ && verifier_->last_read() >= since);
+}
+
 // Cluster health is exported, not folded into readiness: a Kafka outage is
 // what kcanary exists to report, not a reason to restart the sidecar.
 void Service::ProbeCluster() {
   rd_kafka_t* rk = admin_.get();
   if (rk == nullptr) return;
   StatusOr<TopicInfo> info = DescribeTopic(rk, config_.topic, 2000);
-  const bool answered = info.ok() || info.status().code() == Status::Code::kNotFound;
-  // One broker hung (SIGSTOP, GC pause) can time a metadata request out while
-  // the cluster serves on: only three failed probes in a row (15 s) are down.
+  // One broker hung (SIGSTOP, GC pause) times metadata requests out while the
+  // others serve on, and librdkafka may send probe after probe to it. So
+  // records acked or fetched in the last 10 s count as answers too, and
+  // only three failed probes in a row (15 s) without them are down.
+  const bool probe_answered = info.ok() || info.status().code() == Status::Code::kNotFound;
+  const bool answered = probe_answered || ServedWithin(std::chrono::seconds(10));
   probe_failures_ = answered ? 0 : probe_failures_ + 1;
   const bool up = answered || (kafka_up_.load() && probe_failures_ < 3);
   if (up != kafka_up_.load()) {
@@ -307,7 +316,7 @@ void Service::ProbeCluster() {
   }
   kafka_up_ = up;
   metrics_->SetKafkaUp(up);
-  if (topic_manager_ && answered) {
+  if (topic_manager_ && probe_answered) {
     if (topic_manager_->Reconcile(rk, info).ok() && !info.ok()) {
       info = DescribeTopic(rk, config_.topic, 2000);  // just created: export its coverage
     }

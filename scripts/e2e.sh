@@ -14,7 +14,8 @@ cd "$(dirname "$0")/.."
 [ "${KCANARY_SKIP_BUILD:-0}" = 1 ] || ./scripts/build.sh
 ./deploy/local/kafka-cluster fetch
 tests=(tests/e2e/test_scenarios.py tests/e2e/test_alerting.py
-       tests/e2e/test_topic_audit.py tests/e2e/test_kafka_cluster_tool.py)
+       tests/e2e/test_topic_audit.py tests/e2e/test_kafka_cluster_tool.py
+       tests/e2e/test_faults.py)
 [ $# -eq 0 ] || tests=("$@")
 KCANARY_BIN="$PWD/${KCANARY_BUILD_DIR:-build}/app/kcanary" \
   python3 -m pytest -q -p no:cacheprovider "${tests[@]}"
