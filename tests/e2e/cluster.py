@@ -82,17 +82,20 @@ def make_test_certs(d, days=2):
 class LocalKafkaCluster:
     def __init__(self, nodes=3, controllers=0, dir=None, base_port=None,
                  features=(), broker_config=None, heap=None, kafka_version=None,
-                 keep_logs=False, start_timeout=120, sasl_scram=(), ssl_dir=None):
+                 keep_logs=False, start_timeout=120, sasl_scram=(), sasl_plain=(),
+                 ssl_dir=None):
         """nodes: brokers. controllers: 0 = every node is broker+controller
         (KRaft combined mode); K > 0 = K extra controller-only nodes (c1..cK),
         so that pausing or killing brokers never touches the metadata quorum.
         features: storage-format features, e.g. ["eligible.leader.replicas.version=0"].
         broker_config: dict of server.properties overrides for every node.
-        sasl_scram: [(user, password_file)]: a SASL_PLAINTEXT (SCRAM-SHA-512)
-        client listener with these users; ssl_dir: an SSL client listener
-        with DIR/broker.pem (make_test_certs makes one). Their bootstrap
-        strings: listener_bootstrap("sasl"), listener_bootstrap("ssl")."""
+        sasl_scram, sasl_plain: [(user, password_file)]: a SASL_PLAINTEXT
+        client listener with these SCRAM-SHA-512 / PLAIN users; ssl_dir: an
+        SSL client listener with DIR/broker.pem (make_test_certs makes one),
+        and SASL_SSL too with SASL users. Their bootstrap strings:
+        listener_bootstrap("sasl"), ("ssl"), ("sasl_ssl")."""
         self.sasl_scram = list(sasl_scram)
+        self.sasl_plain = list(sasl_plain)
         self.ssl_dir = ssl_dir
         self.nodes = nodes
         self.controllers = controllers
@@ -139,6 +142,8 @@ class LocalKafkaCluster:
             args += ["--broker-config", "%s=%s" % (k, v)]
         for user, password_file in self.sasl_scram:
             args += ["--sasl-scram", "%s:%s" % (user, password_file)]
+        for user, password_file in self.sasl_plain:
+            args += ["--sasl-plain", "%s:%s" % (user, password_file)]
         if self.ssl_dir:
             args += ["--ssl-dir", self.ssl_dir]
         atexit.register(self._atexit)
@@ -259,7 +264,7 @@ class LocalKafkaCluster:
         return self.state["bootstrap"]
 
     def listener_bootstrap(self, listener):
-        """Bootstrap string of an extra client listener: "sasl" or "ssl"."""
+        """Bootstrap string of an extra client listener: "sasl", "ssl", "sasl_ssl"."""
         got = (self.state or {}).get("listener_bootstrap", {})
         if listener not in got:
             raise ClusterError("the cluster has no %s listener (it has %s)" % (
