@@ -133,7 +133,7 @@ def assert_no_leak(text, where):
 
 def expect_healthy_run(k, min_received=30):
     """kcanary run over a secured listener: ready, Kafka up, records acked and
-    read back, no anomaly of any class. Returns the /metrics map."""
+    read back, no anomaly of any class. Returns its /metrics samples."""
     def progressed():
         if k.proc.poll() is not None:
             raise AssertionError("kcanary exited (%s):\n%s" % (k.proc.returncode, k.log_tail()))
