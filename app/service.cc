@@ -56,12 +56,15 @@ Status ForgetState(StateStore* store, const std::string& state_namespace) {
 // their own, configured like the role's (security settings included): the
 // canary replaces its producer after a fatal error, so its handle cannot be
 // shared across threads safely.
-StatusOr<KafkaHandle> CreateAdminClient(const Config& effective, bool producer_side) {
+// Its errors (refused connections, failed authentication) go to `errors`.
+StatusOr<KafkaHandle> CreateAdminClient(const Config& effective, bool producer_side,
+                                        KafkaErrorRecorder* errors) {
   Properties props = producer_side ? effective.ProducerConfig() : effective.ConsumerConfig();
   props["client.id"] = "kcanary-admin";
   if (producer_side) props["enable.idempotence"] = "false";  // it never produces
   StatusOr<rd_kafka_conf_t*> conf = BuildKafkaConf(props);
   if (!conf.ok()) return conf.status();
+  errors->Attach(*conf);
   return CreateKafkaClient(producer_side ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER, *conf);
 }
 
@@ -128,7 +131,7 @@ Status Service::Init() {
   if (cluster_) {
     if (Status s = ForgetState(store_.get(), state_namespace); !s.ok()) return s;
   }
-  StatusOr<KafkaHandle> admin = CreateAdminClient(effective, run_canary);
+  StatusOr<KafkaHandle> admin = CreateAdminClient(effective, run_canary, &admin_errors_);
   if (!admin.ok()) return admin.status();
   admin_ = std::move(*admin);
 
@@ -299,21 +302,28 @@ void Service::ProbeCluster() {
   rd_kafka_t* rk = admin_.get();
   if (rk == nullptr) return;
   StatusOr<TopicInfo> info = DescribeTopic(rk, config_.topic, 2000);
+  rd_kafka_poll(rk, 0);  // the client's error events, into admin_errors_
   // One broker hung (SIGSTOP, GC pause) times metadata requests out while the
   // others serve on, and librdkafka may send probe after probe to it. So
   // records acked or fetched in the last 10 s count as answers too, and
   // only three failed probes in a row (15 s) without them are down.
   const bool probe_answered = info.ok() || info.status().code() == Status::Code::kNotFound;
+  if (probe_answered) admin_errors_.Clear();
   const bool answered = probe_answered || ServedWithin(std::chrono::seconds(10));
   probe_failures_ = answered ? 0 : probe_failures_ + 1;
   const bool up = answered || (kafka_up_.load() && probe_failures_ < 3);
-  if (up != kafka_up_.load()) {
+  if (up != kafka_up_.load() || !probed_) {
     if (up) {
       spdlog::info("Kafka cluster reachable");
     } else {
-      spdlog::warn("Kafka cluster unreachable: {}", info.status().message());
+      // The request's own error is often only a timeout or "transport
+      // failure"; the client's last error says why (e.g. SASL credentials).
+      const std::string last = admin_errors_.Last();
+      spdlog::warn("Kafka cluster unreachable: {}{}", info.status().message(),
+                   last.empty() ? std::string() : " (last client error: " + last + ")");
     }
   }
+  probed_ = true;
   kafka_up_ = up;
   metrics_->SetKafkaUp(up);
   if (topic_manager_ && probe_answered) {

@@ -78,6 +78,7 @@ class Service {
   std::unique_ptr<Verifier> verifier_;
   std::unique_ptr<Canary> canary_;
   std::unique_ptr<TopicManager> topic_manager_;  // with the canary, on a real cluster
+  KafkaErrorRecorder admin_errors_;              // admin_'s last error (outlives it)
   KafkaHandle admin_;                            // probes, topic management, audit
   HttpServer http_;
   std::atomic<bool> stop_canary_{false};
@@ -92,6 +93,7 @@ class Service {
   std::map<std::string, bool> audit_verdicts_;  // "topic/check" -> passing
   std::set<int32_t> known_brokers_;             // every broker seen in the metadata
   int probe_failures_ = 0;                      // cluster probes failed in a row
+  bool probed_ = false;                         // the first probe's result was logged
   std::atomic<bool> started_{false};
 };
 

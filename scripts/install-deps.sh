@@ -11,8 +11,9 @@ packages=(
   curl python3
   # the scrape flood test (tests/integration/binary/scrape_flood_test.cc)
   wrk
-  # the real-Kafka scenarios: the broker runs on Java 17, Maven fetches it
-  openjdk-17-jre-headless maven
+  # the real-Kafka scenarios: the broker runs on Java 17, Maven fetches it;
+  # openssl makes the test CA of the TLS listener (test_secured_cluster.py)
+  openjdk-17-jre-headless maven openssl
   # promtool, for the alert rules' and the dashboard's checks; the real
   # Prometheus and Alertmanager of the on-call path test (test_alerting.py)
   prometheus prometheus-alertmanager

@@ -48,6 +48,33 @@ StatusOr<KafkaHandle> CreateKafkaClient(rd_kafka_type_t type, rd_kafka_conf_t* c
 
 std::string KafkaErrorName(rd_kafka_resp_err_t err) { return rd_kafka_err2name(err); }
 
+void KafkaErrorRecorder::Attach(rd_kafka_conf_t* conf) {
+  rd_kafka_conf_set_opaque(conf, this);
+  rd_kafka_conf_set_error_cb(conf, &KafkaErrorRecorder::OnError);
+}
+
+std::string KafkaErrorRecorder::Last() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_;
+}
+
+void KafkaErrorRecorder::Clear() {
+  std::lock_guard<std::mutex> lock(mu_);
+  last_.clear();
+}
+
+void KafkaErrorRecorder::OnError(rd_kafka_t* /*rk*/, int err, const char* reason, void* opaque) {
+  auto* self = static_cast<KafkaErrorRecorder*>(opaque);
+  const auto code = static_cast<rd_kafka_resp_err_t>(err);
+  // librdkafka's reasons name brokers and mechanisms, never credentials.
+  std::string text = rd_kafka_err2name(code);
+  if (reason != nullptr && *reason != '\0') text += std::string(": ") + reason;
+  std::lock_guard<std::mutex> lock(self->mu_);
+  // "N/N brokers are down" follows the brokers' own failures: keep their cause.
+  if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && !self->last_.empty()) return;
+  self->last_ = std::move(text);
+}
+
 namespace {
 
 std::vector<int32_t> SortedBrokers(const rd_kafka_metadata_t* md) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,27 @@ StatusOr<rd_kafka_conf_t*> BuildKafkaConf(const std::map<std::string, std::strin
 StatusOr<KafkaHandle> CreateKafkaClient(rd_kafka_type_t type, rd_kafka_conf_t* conf);
 
 std::string KafkaErrorName(rd_kafka_resp_err_t err);
+
+/// Keeps the last error a client reported through librdkafka's error
+/// callback (connection refused, SASL authentication failed, TLS handshake
+/// failed, all brokers down): why its requests fail or time out. librdkafka
+/// invokes the callback from rd_kafka_poll() on that client, so its owner
+/// polls it. Attach() sets the conf's opaque; the recorder must outlive the
+/// client.
+class KafkaErrorRecorder {
+ public:
+  void Attach(rd_kafka_conf_t* conf);
+  /// "ERROR_NAME: reason" of the last error since Clear() ("all brokers
+  /// down" only when nothing more specific came before it); "" if none.
+  std::string Last() const;
+  void Clear();
+
+ private:
+  static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque);
+
+  mutable std::mutex mu_;
+  std::string last_;
+};
 
 struct PartitionInfo {
   int32_t id = 0;

@@ -48,15 +48,55 @@ def wait_for(pred, timeout, interval=0.25, what="condition"):
         time.sleep(interval)
 
 
+def make_test_certs(d, days=2):
+    """A throw-away CA and a broker certificate for 127.0.0.1, with openssl:
+    d/ca.crt (what clients trust: ssl.ca.location), d/broker.pem (the
+    broker's unencrypted PKCS#8 key + its certificate, what `kafka-cluster
+    start --ssl-dir d` reads). Returns the path of ca.crt."""
+    os.makedirs(d, exist_ok=True)
+    ca_key, ca_crt = os.path.join(d, "ca.key"), os.path.join(d, "ca.crt")
+    key, csr, crt = (os.path.join(d, "broker" + x) for x in (".key", ".csr", ".crt"))
+    ext = os.path.join(d, "broker.ext")
+    with open(ext, "w") as f:
+        f.write("basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n"
+                "extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    steps = [
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key,
+         "-out", ca_crt, "-days", str(days), "-subj", "/CN=kcanary test CA"],
+        ["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr,
+         "-subj", "/CN=127.0.0.1"],
+        ["openssl", "x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key,
+         "-CAcreateserial", "-out", crt, "-days", str(days), "-extfile", ext],
+    ]
+    for cmd in steps:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise ClusterError("%s failed: %s" % (" ".join(cmd[:3]), r.stderr[-1000:]))
+    with open(os.path.join(d, "broker.pem"), "w") as out:
+        for path in (key, crt):
+            with open(path) as f:
+                out.write(f.read())
+    return ca_crt
+
+
 class LocalKafkaCluster:
     def __init__(self, nodes=3, controllers=0, dir=None, base_port=None,
                  features=(), broker_config=None, heap=None, kafka_version=None,
-                 keep_logs=False, start_timeout=120):
+                 keep_logs=False, start_timeout=120, sasl_scram=(), sasl_plain=(),
+                 ssl_dir=None):
         """nodes: brokers. controllers: 0 = every node is broker+controller
         (KRaft combined mode); K > 0 = K extra controller-only nodes (c1..cK),
         so that pausing or killing brokers never touches the metadata quorum.
         features: storage-format features, e.g. ["eligible.leader.replicas.version=0"].
-        broker_config: dict of server.properties overrides for every node."""
+        broker_config: dict of server.properties overrides for every node.
+        sasl_scram, sasl_plain: [(user, password_file)]: a SASL_PLAINTEXT
+        client listener with these SCRAM-SHA-512 / PLAIN users; ssl_dir: an
+        SSL client listener with DIR/broker.pem (make_test_certs makes one),
+        and SASL_SSL too with SASL users. Their bootstrap strings:
+        listener_bootstrap("sasl"), ("ssl"), ("sasl_ssl")."""
+        self.sasl_scram = list(sasl_scram)
+        self.sasl_plain = list(sasl_plain)
+        self.ssl_dir = ssl_dir
         self.nodes = nodes
         self.controllers = controllers
         self._own_dir = dir is None
@@ -100,6 +140,12 @@ class LocalKafkaCluster:
             args += ["--feature", f]
         for k, v in self.broker_config.items():
             args += ["--broker-config", "%s=%s" % (k, v)]
+        for user, password_file in self.sasl_scram:
+            args += ["--sasl-scram", "%s:%s" % (user, password_file)]
+        for user, password_file in self.sasl_plain:
+            args += ["--sasl-plain", "%s:%s" % (user, password_file)]
+        if self.ssl_dir:
+            args += ["--ssl-dir", self.ssl_dir]
         atexit.register(self._atexit)
         r = self._tool(*args, timeout=self.start_timeout + 120)
         self.state = json.loads(r.stdout)
@@ -216,6 +262,14 @@ class LocalKafkaCluster:
         if self.state is None:
             raise ClusterError("cluster not started")
         return self.state["bootstrap"]
+
+    def listener_bootstrap(self, listener):
+        """Bootstrap string of an extra client listener: "sasl", "ssl", "sasl_ssl"."""
+        got = (self.state or {}).get("listener_bootstrap", {})
+        if listener not in got:
+            raise ClusterError("the cluster has no %s listener (it has %s)" % (
+                listener, sorted(got)))
+        return got[listener]
 
     @property
     def live_bootstrap(self):

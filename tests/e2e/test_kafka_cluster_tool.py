@@ -54,18 +54,55 @@ def produce_one(bootstrap, topic, key, value, timeout=20):
     return m.offset()
 
 
-def test_cluster_ids_never_look_like_an_option():
-    """Kafka's StorageTool reads `-t -Abc...` as a missing cluster id: one
-    urlsafe-base64 id in 64 starts with "-" (a CI run once failed on it)."""
+def load_tool():
+    """deploy/local/kafka-cluster as a Python module (it has no .py suffix)."""
     from importlib.machinery import SourceFileLoader
     from importlib.util import module_from_spec, spec_from_loader
     from cluster import TOOL
     loader = SourceFileLoader("kafka_cluster_tool", TOOL)
     tool = module_from_spec(spec_from_loader(loader.name, loader))
     loader.exec_module(tool)
+    return tool
+
+
+def test_cluster_ids_never_look_like_an_option():
+    """Kafka's StorageTool reads `-t -Abc...` as a missing cluster id: one
+    urlsafe-base64 id in 64 starts with "-" (a CI run once failed on it)."""
+    tool = load_tool()
     ids = [tool.new_cluster_id() for _ in range(5000)]
     assert not [i for i in ids if i.startswith("-")]
     assert len(set(ids)) == len(ids) and all(len(i) == 22 for i in ids)
+
+
+def test_secured_listener_options_are_checked_and_rendered(tmp_path):
+    """--sasl-plain/--sasl-scram/--ssl-dir without a cluster: bad input is
+    refused naming the flag (never echoing the password), the listeners
+    and their server.properties entries come out as documented."""
+    tool = load_tool()
+    good, bad = tmp_path / "good", tmp_path / "bad"
+    good.write_text("Pa55-word.x\n")
+    bad.write_text("has space,and-comma\n")
+    assert tool.read_sasl_users(["alice:%s" % good], "--sasl-plain") == [("alice", "Pa55-word.x")]
+    for spec, words in ((["alice:%s" % bad], ["--sasl-scram", str(bad)]),
+                        (["alice"], ["USER:PASSWORD_FILE"]),
+                        (["alice:%s" % (tmp_path / "absent")], ["cannot read"])):
+        with pytest.raises(tool.ToolError) as e:
+            tool.read_sasl_users(spec, "--sasl-scram")
+        assert all(w in str(e.value) for w in words), str(e.value)
+        assert "has space" not in str(e.value)
+    with pytest.raises(tool.ToolError, match="broker.pem"):
+        tool.check_ssl_dir(str(tmp_path))
+    assert tool.client_listeners(True, None) == ["sasl"]
+    assert tool.client_listeners(False, "d") == ["ssl"]
+    assert tool.client_listeners(True, "d") == ["sasl", "ssl", "sasl_ssl"]
+    p = tool.listener_properties(["sasl", "ssl", "sasl_ssl"], [("s", "pw1")], [("alice", "pw2")],
+                                 "/x")
+    assert p["listener.name.sasl.sasl.enabled.mechanisms"] == "SCRAM-SHA-512,PLAIN"
+    assert p["listener.name.sasl_ssl.plain.sasl.jaas.config"] == (
+        'org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="pw2";')
+    assert "pw1" not in "".join(p.values())  # SCRAM users are made at format time
+    assert p["listener.name.ssl.ssl.keystore.location"] == "/x/broker.pem"
+    assert "listener.name.sasl.ssl.keystore.location" not in p
 
 
 def test_add_and_remove_broker_dedicated_controller():

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include <fstream>
+#include <regex>
 
 #include "app/embedded_cluster.h"
 #include "tests/integration/support/it_support.h"
@@ -157,6 +158,21 @@ TEST_F(CliTest, UnreachableBrokerKeepsServingAndReportsKafkaDown) {
       "sigterm_to_exit_ms",
       std::to_string(
           std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - sent).count()));
+}
+
+// The first failed probe is logged at once, with the client's own last error
+// (the probe's request error alone is often just "timed out"): here the
+// refused connection; on a secured cluster, e.g. the SASL authentication
+// failure (tests/e2e/test_secured_cluster.py).
+TEST_F(CliTest, UnreachableBrokerIsLoggedWithTheClientError) {
+  std::unique_ptr<Child> child = StartRun("127.0.0.1:1");
+  const std::regex line(
+      "Kafka cluster unreachable: [^\n]*\\(last client error: [^\n]*"
+      "(Connection refused|brokers are down)");
+  EXPECT_TRUE(WaitUntil([&] { return std::regex_search(child->Stderr(), line); }, 15s))
+      << child->Stderr();
+  child->Signal(SIGTERM);
+  EXPECT_TRUE(child->Wait(40s).has_value());
 }
 
 // SIGTERM shortly after start must not wait for an unreachable cluster
