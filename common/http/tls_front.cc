@@ -199,6 +199,10 @@ void TlsFront::Serve(int fd, const std::string& peer, Connection* self) {
     case RelayEnd::kIdleTimeout:
       spdlog::debug("TLS listener: closed idle connection from {}", peer);
       break;
+    case RelayEnd::kTooLong:
+      spdlog::debug("TLS listener: closed connection from {} open for {} ms", peer,
+                    limits_.timeouts.lifetime.count());
+      break;
     case RelayEnd::kDone:
     case RelayEnd::kStopped:
       break;

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -161,15 +162,18 @@ struct Pending {
 // loop on a hang-up), and decrypted bytes OpenSSL already holds are never
 // left waiting for a poll that would not report them.
 RelayOutcome Pump(SSL* ssl, int client_fd, int inner_fd, int stop_fd,
-                  const std::atomic<bool>& stopping, std::chrono::milliseconds idle) {
+                  const std::atomic<bool>& stopping, std::chrono::milliseconds idle,
+                  std::chrono::milliseconds lifetime) {
   Pending up;    // client -> inner
   Pending down;  // inner -> client
   bool client_eof = false;
   bool inner_write_shut = false;
   bool inner_eof = false;
   Clock::time_point idle_deadline = Clock::now() + idle;
+  const Clock::time_point end_of_life = Clock::now() + lifetime;
   for (;;) {
     if (stopping.load(std::memory_order_relaxed)) return {RelayEnd::kStopped, ""};
+    if (Clock::now() >= end_of_life) return {RelayEnd::kTooLong, ""};
     bool progress = false;
     short client_events = 0;
     short inner_events = 0;
@@ -260,8 +264,8 @@ RelayOutcome Pump(SSL* ssl, int client_fd, int inner_fd, int stop_fd,
     pollfd fds[3] = {{client_events != 0 ? client_fd : -1, client_events, 0},
                      {inner_events != 0 ? inner_fd : -1, inner_events, 0},
                      {stop_fd, POLLIN, 0}};
-    const int timeout = MillisUntil(idle_deadline);
-    if (timeout == 0) return {RelayEnd::kIdleTimeout, ""};
+    if (MillisUntil(idle_deadline) == 0) return {RelayEnd::kIdleTimeout, ""};
+    const int timeout = MillisUntil(std::min(idle_deadline, end_of_life));
     const int n = ::poll(fds, 3, timeout);
     if (n < 0 && errno != EINTR) return {RelayEnd::kError, std::strerror(errno)};
     if (fds[2].revents != 0) return {RelayEnd::kStopped, ""};
@@ -303,8 +307,8 @@ RelayOutcome RelayTlsConnection(ssl_ctx_st* ctx, int client_fd, int inner_port, 
     const Fd inner(ConnectInner(inner_port, reason));
     if (inner.get() < 0) return {RelayEnd::kInnerUnavailable, reason};
     NoDelay(inner.get());
-    RelayOutcome outcome =
-        Pump(ssl.get(), client_fd, inner.get(), stop_fd, stopping, timeouts.idle);
+    RelayOutcome outcome = Pump(ssl.get(), client_fd, inner.get(), stop_fd, stopping, timeouts.idle,
+                                timeouts.lifetime);
     if (outcome.end == RelayEnd::kDone) CloseGently(ssl.get(), client_fd, stop_fd);
     ERR_clear_error();
     return outcome;

@@ -21,6 +21,10 @@ struct RelayTimeouts {
   // server already gives up on a stalled request after 5 s; this is the
   // second lock on the same door, for a client that stops reading.
   std::chrono::milliseconds idle{15'000};
+  // A connection ends this long after its handshake however it trickles: the
+  // inner server has few workers, and a client that dribbles a byte every few
+  // seconds must not hold one for ever. A scrape takes well under this.
+  std::chrono::milliseconds lifetime{60'000};
 };
 
 enum class RelayEnd {
@@ -29,6 +33,7 @@ enum class RelayEnd {
   kHandshakeTimeout,  // no finished handshake within RelayTimeouts::handshake
   kInnerUnavailable,  // the plain server did not take the connection
   kIdleTimeout,
+  kTooLong,  // open for RelayTimeouts::lifetime
   kStopped,  // the front end is stopping
   kError,    // a socket or TLS error after the handshake
 };

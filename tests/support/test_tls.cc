@@ -202,4 +202,69 @@ TlsReply TlsGet(int port, const std::string& ca_file, const std::string& path,
   return reply;
 }
 
+struct TlsConnection::State {
+  Owned<SSL_CTX> ctx;
+  Owned<SSL> ssl;
+  int fd = -1;
+};
+
+TlsConnection::TlsConnection() : state_(new State) {}
+
+TlsConnection::~TlsConnection() {
+  state_->ssl.reset();
+  if (state_->fd >= 0) ::close(state_->fd);
+  delete state_;
+}
+
+bool TlsConnection::Connect(int port, const std::string& ca_file) {
+  state_->ctx.reset(SSL_CTX_new(TLS_client_method()));
+  if (state_->ctx == nullptr ||
+      SSL_CTX_load_verify_locations(state_->ctx.get(), ca_file.c_str(), nullptr) != 1) {
+    error_ = "cannot load CA " + ca_file;
+    return false;
+  }
+  SSL_CTX_set_verify(state_->ctx.get(), SSL_VERIFY_PEER, nullptr);
+  state_->fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(state_->fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    error_ = "cannot connect";
+    return false;
+  }
+  state_->ssl.reset(SSL_new(state_->ctx.get()));
+  SSL_set_fd(state_->ssl.get(), state_->fd);
+  X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(state_->ssl.get()), "127.0.0.1");
+  if (SSL_connect(state_->ssl.get()) != 1) {
+    char reason[256] = "";
+    ERR_error_string_n(ERR_get_error(), reason, sizeof(reason));
+    error_ = std::string("handshake: ") + reason;
+    return false;
+  }
+  return true;
+}
+
+bool TlsConnection::Send(const std::string& bytes) {
+  return state_->ssl != nullptr &&
+         SSL_write(state_->ssl.get(), bytes.data(), static_cast<int>(bytes.size())) > 0;
+}
+
+bool TlsConnection::ClosedByServerWithin(int timeout_ms) {
+  if (state_->ssl == nullptr) return true;
+  timeval tv{};
+  tv.tv_sec = timeout_ms / 1000;
+  tv.tv_usec = (timeout_ms % 1000) * 1000;
+  ::setsockopt(state_->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  char buf[1024];
+  for (;;) {
+    const int n = SSL_read(state_->ssl.get(), buf, sizeof(buf));
+    if (n > 0) continue;
+    const int error = SSL_get_error(state_->ssl.get(), n);
+    ERR_clear_error();
+    // The receive timeout surfaces as a "want read" on a blocking socket.
+    return error != SSL_ERROR_WANT_READ;
+  }
+}
+
 }  // namespace kcanary::testing

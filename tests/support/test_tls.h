@@ -44,4 +44,28 @@ struct TlsReply {
 TlsReply TlsGet(int port, const std::string& ca_file, const std::string& path,
                 const std::string& extra_headers = "", int timeout_ms = 5000);
 
+/// A verified TLS connection held open by the test, for timing the server's
+/// timeouts: connect, send what and when the test says, see when it closes.
+class TlsConnection {
+ public:
+  TlsConnection();
+  ~TlsConnection();
+  TlsConnection(const TlsConnection&) = delete;
+  TlsConnection& operator=(const TlsConnection&) = delete;
+
+  /// Connects to 127.0.0.1:`port` and finishes a handshake verified against
+  /// `ca_file`. False (see error()) when it could not.
+  bool Connect(int port, const std::string& ca_file);
+  bool Send(const std::string& bytes);
+  /// Whether the server ended the connection (close, reset or TLS error)
+  /// within `timeout_ms`; whatever it sent before is dropped.
+  bool ClosedByServerWithin(int timeout_ms);
+  const std::string& error() const { return error_; }
+
+ private:
+  struct State;
+  State* state_;
+  std::string error_;
+};
+
 }  // namespace kcanary::testing

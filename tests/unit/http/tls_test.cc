@@ -275,6 +275,44 @@ TEST_F(HttpServerTlsTest, SilentClientIsDroppedAfterHandshakeTimeoutAndBlocksNob
   EXPECT_TRUE(WaitFor([&] { return server_.tls_front()->active_connections() == 0; }, 2s));
 }
 
+TEST_F(HttpServerTlsTest, IdleConnectionIsClosedAfterTheIdleTimeout) {
+  HttpSecurity security;
+  security.tls_limits.timeouts.idle = 300ms;
+  ASSERT_NO_FATAL_FAILURE(Start(std::move(security)));
+  testing::TlsConnection idle;
+  ASSERT_TRUE(idle.Connect(port_, dir_.Sub("ca.pem"))) << idle.error();
+  const Clock::time_point connected = Clock::now();
+  // Well before the inner server's own 5 s request timeout.
+  EXPECT_TRUE(idle.ClosedByServerWithin(3000));
+  EXPECT_GE(Clock::now() - connected, 250ms);
+  EXPECT_EQ(Get("/hello").status, 200);
+}
+
+TEST_F(HttpServerTlsTest, TricklingClientIsClosedAfterTheLifetime) {
+  HttpSecurity security;
+  security.tls_limits.timeouts.idle = 500ms;
+  security.tls_limits.timeouts.lifetime = 1500ms;
+  ASSERT_NO_FATAL_FAILURE(Start(std::move(security)));
+  testing::TlsConnection slow;
+  ASSERT_TRUE(slow.Connect(port_, dir_.Sub("ca.pem"))) << slow.error();
+  const Clock::time_point connected = Clock::now();
+  // A byte every 100 ms is never idle and never a whole request.
+  const std::string request =
+      "GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + std::string(200, 'x') + "\r\n\r\n";
+  bool closed = false;
+  for (char c : request) {
+    if (!slow.Send(std::string(1, c)) || slow.ClosedByServerWithin(100)) {
+      closed = true;
+      break;
+    }
+    if (Clock::now() - connected > 10s) break;
+  }
+  EXPECT_TRUE(closed);
+  const auto open_for = Clock::now() - connected;
+  EXPECT_GE(open_for, 1400ms);
+  EXPECT_LT(open_for, 5s);  // not the inner server's request timeout
+}
+
 TEST_F(HttpServerTlsTest, ConnectionsOverTheCapAreClosedAndServingGoesOn) {
   HttpSecurity security;
   security.tls_limits.max_connections = 3;
