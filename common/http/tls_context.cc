@@ -63,7 +63,9 @@ Status ReadSmallFile(const std::string& path, std::string& out) {
       break;
     }
     if (n < sizeof(buf)) {
-      if (std::ferror(f) != 0) status = Status::IoError("cannot read it: read error");
+      if (std::ferror(f) != 0) {
+        status = Status::IoError(std::string("cannot read it: ") + std::strerror(errno));
+      }
       break;
     }
   }

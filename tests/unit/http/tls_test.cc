@@ -118,6 +118,12 @@ TEST(TlsServerContextTest, MissingFileNamesFlagAndPath) {
   ASSERT_FALSE(tls.ok());
   EXPECT_EQ(tls.status().message().rfind("--key " + dir.Sub("absent.key") + ": cannot read", 0), 0u)
       << tls.status().message();
+  // A directory opens, but does not read.
+  std::filesystem::create_directory(dir.Sub("certs.d"));
+  tls = TlsServerContext::Load(dir.Sub("certs.d"), dir.Sub("server.key"), "--cert", "--key");
+  ASSERT_FALSE(tls.ok());
+  EXPECT_EQ(tls.status().message(),
+            "--cert " + dir.Sub("certs.d") + ": cannot read it: Is a directory");
 }
 
 TEST(TlsServerContextTest, GarbageAndSwappedFilesAreRejected) {
