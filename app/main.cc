@@ -6,7 +6,9 @@
 
 #include <cstdio>
 #include <iostream>
+#include <string>
 #include <thread>
+#include <utility>
 
 #include "app/audit_command.h"
 #include "app/service.h"
@@ -26,6 +28,17 @@ int main(int argc, char** argv) {
     return kcanary::RunAudit(config, std::cout, std::cerr);
   }
 
+  // The listener's files (basic auth users, TLS certificate and key) are
+  // configuration too: a bad one is a usage error, reported before anything
+  // starts, like a bad flag.
+  kcanary::StatusOr<kcanary::HttpSecurity> listener = kcanary::LoadListenerSecurity(config);
+  if (!listener.ok()) {
+    std::fprintf(stderr, "kcanary %s: %s\n",
+                 std::string(kcanary::CommandName(config.command)).c_str(),
+                 listener.status().message().c_str());
+    return 2;
+  }
+
   // Signals are taken by sigwait below, never by a thread in the middle of work.
   sigset_t signals;
   sigemptyset(&signals);
@@ -40,7 +53,7 @@ int main(int argc, char** argv) {
 
   spdlog::info("kcanary {} ({}) starting: topic {}, state {}", KCANARY_VERSION,
                kcanary::CommandName(config.command), config.topic, config.state_dir);
-  auto service = kcanary::Service::Start(config);
+  auto service = kcanary::Service::Start(config, std::move(*listener));
   if (!service.ok()) {
     spdlog::error("{}", service.status().message());
     pthread_kill(waiter.native_handle(), SIGTERM);  // release the waiter

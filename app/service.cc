@@ -68,30 +68,43 @@ StatusOr<KafkaHandle> CreateAdminClient(const Config& effective, bool producer_s
   return CreateKafkaClient(producer_side ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER, *conf);
 }
 
-// What --listen-auth asks of the listener. The passwords are read here, at
-// start, and live only in the listener.
-StatusOr<HttpSecurity> ListenerSecurity(const Config& config) {
+}  // namespace
+
+StatusOr<HttpSecurity> LoadListenerSecurity(const Config& config) {
   HttpSecurity security;
-  if (config.listen_auth.empty()) return security;
-  StatusOr<std::string> text = ReadFileToString(config.listen_auth);
-  if (!text.ok()) return Status::IoError("--listen-auth: " + text.status().message());
-  StatusOr<BasicAuthUsers> users = ParseBasicAuthUsers(*text, config.listen_auth);
-  if (!users.ok()) return Status::InvalidArgument("--listen-auth " + users.status().message());
-  security.users = std::move(*users);
-  // Probes (kubelet, load balancers) get no credentials, and these two
-  // answer "ok" / "ready" and nothing else.
-  security.open_paths = {"/healthz", "/readyz"};
+  if (config.listen == "none") return security;
+  if (!config.listen_auth.empty()) {
+    StatusOr<std::string> text = ReadFileToString(config.listen_auth);
+    if (!text.ok()) return Status::IoError("--listen-auth: " + text.status().message());
+    StatusOr<BasicAuthUsers> users = ParseBasicAuthUsers(*text, config.listen_auth);
+    if (!users.ok()) return Status::InvalidArgument("--listen-auth " + users.status().message());
+    security.users = std::move(*users);
+    // Probes (kubelet, load balancers) get no credentials, and these two
+    // answer "ok" / "ready" and nothing else.
+    security.open_paths = {"/healthz", "/readyz"};
+  }
+  if (!config.listen_tls_cert.empty() || !config.listen_tls_key.empty()) {
+    StatusOr<std::shared_ptr<const TlsServerContext>> tls = TlsServerContext::Load(
+        config.listen_tls_cert, config.listen_tls_key, "--listen-tls-cert", "--listen-tls-key");
+    if (!tls.ok()) return tls.status();
+    security.tls = std::move(*tls);
+  }
   return security;
 }
-
-}  // namespace
 
 Service::Service(Config config) : config_(std::move(config)) {}
 
 Service::~Service() { Stop(); }
 
 StatusOr<std::unique_ptr<Service>> Service::Start(const Config& config) {
+  StatusOr<HttpSecurity> listener = LoadListenerSecurity(config);
+  if (!listener.ok()) return listener.status();
+  return Start(config, std::move(*listener));
+}
+
+StatusOr<std::unique_ptr<Service>> Service::Start(const Config& config, HttpSecurity listener) {
   std::unique_ptr<Service> service(new Service(config));
+  service->listener_security_ = std::move(listener);
   if (Status s = service->Init(); !s.ok()) {
     service->Stop();
     return s;
@@ -162,13 +175,22 @@ Status Service::Init() {
   http_.Handle("/status", [this] { return HttpResponse{200, "application/json", StatusJson()}; });
   http_.Handle("/", [this] { return HttpResponse{200, "text/html; charset=utf-8", IndexHtml()}; });
   if (config_.listen != "none") {
-    StatusOr<HttpSecurity> security = ListenerSecurity(config_);
-    if (!security.ok()) return security.status();
-    const size_t users = security->users.size();
-    if (Status s = http_.Start(config_.listen, std::move(*security)); !s.ok()) return s;
+    const size_t users = listener_security_.users.size();
+    const std::shared_ptr<const TlsServerContext> tls = listener_security_.tls;
+    if (Status s = http_.Start(config_.listen, std::move(listener_security_)); !s.ok()) return s;
     const std::string host = config_.listen.substr(0, config_.listen.rfind(':'));
-    spdlog::info("serving /metrics, /healthz, /readyz, /status on http://{}:{}{}", host,
-                 http_.port(), users == 0 ? "" : fmt::format(" (basic auth: {} user(s))", users));
+    std::string notes;
+    if (tls != nullptr) notes = "TLS: " + tls->summary();
+    if (users != 0) {
+      notes += fmt::format("{}basic auth: {} user(s)", notes.empty() ? "" : "; ", users);
+    }
+    spdlog::info("serving /metrics, /healthz, /readyz, /status on {}://{}:{}{}",
+                 tls != nullptr ? "https" : "http", host, http_.port(),
+                 notes.empty() ? "" : " (" + notes + ")");
+    if (tls != nullptr && tls->outside_validity()) {
+      spdlog::warn("the listener's TLS certificate is not valid now ({}): clients will refuse it",
+                   tls->summary());
+    }
   }
 
   if (verifier_) {

@@ -33,10 +33,19 @@ class Verifier;
 class EmbeddedCluster;
 class TopicManager;
 
+/// What --listen-auth and --listen-tls-cert/--listen-tls-key ask of the HTTP
+/// listener, read from their files now (nothing for --listen none). Errors
+/// name the flag and the file, never a password. A bad file is a
+/// configuration error: main() calls this before Service::Start and exits 2.
+StatusOr<HttpSecurity> LoadListenerSecurity(const Config& config);
+
 class Service {
  public:
-  /// Starts every part; never waits for the cluster.
+  /// Starts every part; never waits for the cluster. Reads the listener's
+  /// files with LoadListenerSecurity().
   static StatusOr<std::unique_ptr<Service>> Start(const Config& config);
+  /// The same, with the listener's security already loaded.
+  static StatusOr<std::unique_ptr<Service>> Start(const Config& config, HttpSecurity listener);
   ~Service();
 
   void Stop();
@@ -80,6 +89,7 @@ class Service {
   std::unique_ptr<TopicManager> topic_manager_;  // with the canary, on a real cluster
   KafkaErrorRecorder admin_errors_;              // admin_'s last error (outlives it)
   KafkaHandle admin_;                            // probes, topic management, audit
+  HttpSecurity listener_security_;               // until Init hands it to http_
   HttpServer http_;
   std::atomic<bool> stop_canary_{false};
   std::atomic<bool> stop_verifier_{false};

@@ -8,6 +8,8 @@ packages=(
   librdkafka-dev prometheus-cpp-dev librocksdb-dev libspdlog-dev
   libprotobuf-dev protobuf-compiler libgtest-dev libgmock-dev
   libcli11-dev nlohmann-json3-dev libcivetweb-dev zlib1g-dev
+  # the listener's TLS (OpenSSL 3); the openssl tool for the README's example
+  libssl-dev openssl
   curl python3
   # the scrape flood test (tests/integration/binary/scrape_flood_test.cc)
   wrk

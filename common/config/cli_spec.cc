@@ -50,7 +50,7 @@ constexpr std::array<CommandSpec, 4> kCommands = {{
      /*requires_brokers=*/true, /*produces=*/false, /*consumes=*/false},
 }};
 
-constexpr std::array<OptionSpec, 16> kOptions = {{
+constexpr std::array<OptionSpec, 18> kOptions = {{
     {"-b", "--brokers", "HOST:PORT[,...]",
      "Kafka bootstrap servers; overrides bootstrap.servers from -X/-F. canary and verify "
      "need brokers from this flag or from -X/-F; run without any starts the embedded "
@@ -77,6 +77,15 @@ constexpr std::array<OptionSpec, 16> kOptions = {{
      "Ask for HTTP basic auth on every path but /healthz and /readyz; FILE holds "
      "user:password lines (keep it private: passwords are read from it at start).",
      OptionKind::kValue, kRoles, nullptr, &SetListenAuth},
+    {"", "--listen-tls-cert", "FILE",
+     "Serve the listener over TLS only (1.2 or later): FILE holds the PEM server certificate, "
+     "then any intermediates. Needs --listen-tls-key. Read at start: a renewed certificate "
+     "takes a restart.",
+     OptionKind::kValue, kRoles, nullptr, &SetListenTlsCert},
+    {"", "--listen-tls-key", "FILE",
+     "The PEM private key of --listen-tls-cert, unencrypted (keep it mode 0600); read at "
+     "start.",
+     OptionKind::kValue, kRoles, nullptr, &SetListenTlsKey},
     {"", "--log-level", "LEVEL", "Log verbosity: trace, debug, info, warn or error.",
      OptionKind::kValue, kAll, [] { return Config{}.log_level; }, &SetLogLevel},
     {"", "--group", "ID", "Consumer group of the verifier; overrides group.id from -X/-F.",

@@ -333,6 +333,14 @@ ParseResult Parse(int argc, const char* const* argv, std::string_view version) {
                       "--partitions: sizes the embedded mock cluster's topic, which is not "
                       "started when brokers are given");
   }
+  if (given.contains("--listen-tls-cert") != given.contains("--listen-tls-key")) {
+    return UsageError(prefix + (given.contains("--listen-tls-cert")
+                                    ? "--listen-tls-cert: needs --listen-tls-key too"
+                                    : "--listen-tls-key: needs --listen-tls-cert too"));
+  }
+  if (given.contains("--listen-tls-cert") && config.listen == "none") {
+    return UsageError(prefix + "--listen-tls-cert: there is no listener (--listen none)");
+  }
   if (!given.contains("--group")) {
     // The effective group.id: -X/-F's if any, else the default from the topic.
     config.group_id = config.ConsumerConfig()["group.id"];

@@ -47,6 +47,10 @@ struct Config {
   // File of user:password lines: the listener asks for basic auth (but on
   // /healthz and /readyz). The path only; the passwords are read at start.
   std::string listen_auth;
+  // PEM certificate (chain) and unencrypted key: the listener speaks TLS only.
+  // Both or neither; the paths only, the files are read at start.
+  std::string listen_tls_cert;
+  std::string listen_tls_key;
   std::string log_level = "info";  // trace|debug|info|warn|error
   // Verifier's consumer group. ParseCommandLine sets it from --group, else from
   // group.id given by -X/-F, else "kcanary-verifier-" + topic. Left empty in a

@@ -140,6 +140,18 @@ Status SetListenAuth(std::string_view value, Config& config) {
   return Status::Ok();
 }
 
+Status SetListenTlsCert(std::string_view value, Config& config) {
+  if (value.empty()) return Status::InvalidArgument("needs a file path");
+  config.listen_tls_cert = std::string(value);
+  return Status::Ok();
+}
+
+Status SetListenTlsKey(std::string_view value, Config& config) {
+  if (value.empty()) return Status::InvalidArgument("needs a file path");
+  config.listen_tls_key = std::string(value);
+  return Status::Ok();
+}
+
 Status SetDeliveryJournal(std::string_view value, Config& config) {
   if (value.empty()) return Status::InvalidArgument("needs a file path");
   config.delivery_journal = std::string(value);

@@ -23,15 +23,17 @@ inline constexpr int64_t kMinMessageSize = 64;                // bytes; room for
 inline constexpr int64_t kMaxMessageSize = 16 * 1024 * 1024;  // bytes (16 MiB)
 inline constexpr int32_t kMaxEmbeddedPartitions = 1024;
 
-Status SetBrokers(std::string_view value, Config& config);      // HOST:PORT[,HOST:PORT...]
-Status SetTopic(std::string_view value, Config& config);        // a legal Kafka topic name
-Status SetStateDir(std::string_view value, Config& config);     // non-empty path
-Status SetListen(std::string_view value, Config& config);       // HOST:PORT, [IPv6]:PORT
-Status SetListenAuth(std::string_view value, Config& config);   // non-empty path
-Status SetLogLevel(std::string_view value, Config& config);     // trace|debug|info|warn|error
-Status SetGroup(std::string_view value, Config& config);        // non-empty
-Status SetRate(std::string_view value, Config& config);         // (0, kMaxRate]
-Status SetMessageSize(std::string_view value, Config& config);  // [64, 16 MiB]
+Status SetBrokers(std::string_view value, Config& config);        // HOST:PORT[,HOST:PORT...]
+Status SetTopic(std::string_view value, Config& config);          // a legal Kafka topic name
+Status SetStateDir(std::string_view value, Config& config);       // non-empty path
+Status SetListen(std::string_view value, Config& config);         // HOST:PORT, [IPv6]:PORT
+Status SetListenAuth(std::string_view value, Config& config);     // non-empty path
+Status SetListenTlsCert(std::string_view value, Config& config);  // non-empty path
+Status SetListenTlsKey(std::string_view value, Config& config);   // non-empty path
+Status SetLogLevel(std::string_view value, Config& config);       // trace|debug|info|warn|error
+Status SetGroup(std::string_view value, Config& config);          // non-empty
+Status SetRate(std::string_view value, Config& config);           // (0, kMaxRate]
+Status SetMessageSize(std::string_view value, Config& config);    // [64, 16 MiB]
 Status SetDeliveryJournal(std::string_view value, Config& config);
 Status SetPartitions(std::string_view value, Config& config);    // [1, 1024]
 Status SetManageTopic(std::string_view value, Config& config);   // true|false (yes|no, on|off)

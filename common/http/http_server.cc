@@ -130,8 +130,11 @@ Status HttpServer::Start(const std::string& listen, HttpSecurity security) {
 
     const std::string threads = std::to_string(kWorkerThreads);
     const std::string timeout = std::to_string(kRequestTimeoutMs);
+    // With TLS, CivetWeb only ever hears from the front end, on loopback.
+    const bool tls = security.tls != nullptr;
+    const std::string civet_listen = tls ? "127.0.0.1:0" : listen;
     const char* options[] = {
-        "listening_ports", listen.c_str(),
+        "listening_ports", civet_listen.c_str(),
         // Bounded concurrency: a scrape flood queues instead of spawning threads.
         "num_threads", threads.c_str(),
         // Slow or stalled clients give their worker back after this long.
@@ -159,6 +162,7 @@ Status HttpServer::Start(const std::string& listen, HttpSecurity security) {
     error.text = error_text;
     error.text_buffer_size = sizeof(error_text);
 
+    std::unique_ptr<TlsFront> front = tls ? std::make_unique<TlsFront>() : nullptr;
     std::string start_log;
     t_start_log = &start_log;
     mg_context* ctx = mg_start2(&init, &error);
@@ -175,8 +179,16 @@ Status HttpServer::Start(const std::string& listen, HttpSecurity security) {
       mg_stop(ctx);
       return Status::Internal("HTTP server on " + listen + " started but reports no bound port");
     }
+    if (front != nullptr) {
+      if (Status s = front->Start(listen, security_.tls, ports[0].port, security_.tls_limits);
+          !s.ok()) {
+        mg_stop(ctx);
+        return s;
+      }
+    }
     ctx_ = ctx;
-    port_.store(ports[0].port, std::memory_order_release);
+    front_ = std::move(front);
+    port_.store(front_ != nullptr ? front_->port() : ports[0].port, std::memory_order_release);
     return Status::Ok();
   } catch (const std::exception& e) {
     t_start_log = nullptr;
@@ -190,6 +202,9 @@ Status HttpServer::Start(const std::string& listen, HttpSecurity security) {
 void HttpServer::Stop() {
   if (ctx_ == nullptr) return;
   port_.store(0, std::memory_order_release);
+  // Front first: its relays end, and then CivetWeb has nothing left to wait for.
+  if (front_) front_->Stop();
+  front_.reset();
   mg_stop(ctx_);  // Joins the workers: no handler runs after this returns.
   ctx_ = nullptr;
 }

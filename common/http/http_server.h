@@ -4,7 +4,8 @@
 // answered by an in-memory handler. It never serves files. It is sized for a
 // sidecar that Prometheus scrapes every few seconds, not for a public server:
 // few worker threads, no keep-alive and a request timeout, so a flood of slow
-// or idle clients delays scrapes but cannot exhaust the process.
+// or idle clients delays scrapes but cannot exhaust the process. With
+// HttpSecurity::tls it speaks TLS through kcanary's own front end (tls_front.h).
 //
 //   HttpServer server;
 //   server.Handle("/healthz", [] { return HttpResponse{.body = "ok\n"}; });
@@ -22,6 +23,7 @@
 #include <string>
 
 #include "common/http/basic_auth.h"
+#include "common/http/tls_front.h"
 #include "common/status.h"
 
 struct mg_context;
@@ -37,17 +39,19 @@ struct HttpResponse {
   std::string body;
 };
 
-/// How the listener protects itself (--listen-auth). There is no TLS: the
-/// CivetWeb of Debian 12 (1.15) loads OpenSSL 1.1 functions by name from
-/// libssl.so, some of which OpenSSL 3 no longer exports, and its worker calls
-/// a null pointer on the first TLS connection. Put a TLS proxy in front of a
-/// loopback listener instead (README).
+/// How the listener protects itself (--listen-auth, --listen-tls-cert/-key).
 struct HttpSecurity {
   /// Non-empty: every path but `open_paths` asks for HTTP basic auth as one
   /// of these users (401 with `WWW-Authenticate: Basic` otherwise).
   BasicAuthUsers users;
   /// Paths served without credentials (health probes, which show nothing).
   std::set<std::string, std::less<>> open_paths;
+  /// Set: the listen address speaks TLS only, through TlsFront (tls_front.h);
+  /// CivetWeb then listens on an ephemeral 127.0.0.1 port behind it and still
+  /// does all of HTTP, basic auth included.
+  std::shared_ptr<const TlsServerContext> tls;
+  /// Bounds of the TLS listener (tests shorten the timeouts).
+  TlsLimits tls_limits;
 };
 
 /// Serves GET and HEAD on exact paths registered with Handle().
@@ -88,16 +92,21 @@ class HttpServer {
   void Handle(std::string path, Handler handler);
 
   /// Starts listening on `listen`, "host:port" with an IPv4 address or a host
-  /// name (the Debian CivetWeb build has no IPv6). Port 0 picks a free port;
-  /// read it with port(). Returns InvalidArgument for a malformed address,
-  /// IoError naming the address and the reason when it cannot be bound, and
+  /// name (the Debian CivetWeb build has no IPv6), in plain HTTP or, with
+  /// `security.tls`, in TLS only. Port 0 picks a free port; read it with
+  /// port(). Returns InvalidArgument for a malformed address, IoError naming
+  /// the address and the reason when it cannot be bound, and
   /// FailedPrecondition if the server is already running. May be called again
   /// after Stop().
   Status Start(const std::string& listen, HttpSecurity security = {});
 
   /// The bound TCP port while running (the real one when Start was given port
-  /// 0); 0 when stopped.
+  /// 0); 0 when stopped. With TLS, the TLS port.
   int port() const { return port_.load(std::memory_order_acquire); }
+
+  /// The TLS listener while running with TLS (its counters), else null.
+  /// Valid until Stop().
+  const TlsFront* tls_front() const { return front_.get(); }
 
   /// Stops accepting, waits for in-flight requests to finish and releases the
   /// port. Idempotent. Takes up to ~2 s: CivetWeb's accept loop notices the
@@ -116,6 +125,7 @@ class HttpServer {
 
   HttpSecurity security_;  // set before the workers start, then only read
   mg_context* ctx_ = nullptr;
+  std::unique_ptr<TlsFront> front_;  // with TLS only
   std::atomic<int> port_{0};
 };
 

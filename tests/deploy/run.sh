@@ -97,7 +97,11 @@ dpkg_root -i "$deb" >"$tmp/dpkg.log" 2>&1 || { cat "$tmp/dpkg.log" >&2; fail "re
 
 echo "== installed binary"
 bin="$root/usr/bin/kcanary"
-"$bin" --help | grep -q '^Usage: kcanary' || fail "kcanary --help"
+# Into a file, not a pipe: grep -q exits at the first match, and once the help
+# is longer than stdio's 4 KiB buffer kcanary's second write would die of
+# SIGPIPE, which pipefail reports as a failure.
+"$bin" --help >"$tmp/help.txt" || fail "kcanary --help exits $?"
+grep -q '^Usage: kcanary' "$tmp/help.txt" || fail "kcanary --help prints no usage line"
 "$bin" run --help >"$tmp/run-help.txt" || fail "kcanary run --help"
 set +e
 "$bin" run --no-such-flag >/dev/null 2>&1

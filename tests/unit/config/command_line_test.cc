@@ -66,7 +66,8 @@ TEST(CommandLineTest, TopLevelHelpDescribesEveryCommandAndOption) {
     for (const char* text :
          {"run", "canary", "verify", "--brokers", "--topic", "-X KEY=VALUE", "-F FILE",
           "--state-dir", "--listen", "--log-level", "--group", "--rate", "--message-size",
-          "--partitions", "embedded mock", "${env:NAME}", "${file:PATH}", "canary.", "verifier.",
+          "--partitions", "--listen-auth", "--listen-tls-cert", "--listen-tls-key", "embedded mock",
+          "${env:NAME}", "${file:PATH}", "canary.", "verifier.",
           // Defaults and units.
           "Default: kcanary.", "Default: ./kcanary-state.", "Default: 127.0.0.1:9642.",
           "Default: info.", "Default: 10.", "Default: 256.", "Default: 6.", "per second", "bytes",
@@ -196,6 +197,16 @@ TEST(CommandLineTest, EveryFlagReachesItsField) {
   EXPECT_EQ(config.message_size, 1024);
 
   EXPECT_EQ(ParseOk({"run", "--partitions", "12"}).embedded_partitions, 12);
+}
+
+TEST(CommandLineTest, ListenerFilesAreOnlyNamedHere) {
+  // The paths are stored as given; the service reads the files at start.
+  const Config config = ParseOk({"run", "--listen-auth", "/etc/kc/auth", "--listen-tls-cert",
+                                 "/etc/kc/tls.crt", "--listen-tls-key", "/etc/kc/tls.key"});
+  EXPECT_EQ(config.listen_auth, "/etc/kc/auth");
+  EXPECT_EQ(config.listen_tls_cert, "/etc/kc/tls.crt");
+  EXPECT_EQ(config.listen_tls_key, "/etc/kc/tls.key");
+  EXPECT_TRUE(ParseOk({"run"}).listen_tls_cert.empty());
 }
 
 TEST(CommandLineTest, ShortEqualsAndAttachedForms) {
@@ -475,7 +486,17 @@ INSTANTIATE_TEST_SUITE_P(
         BadArgs{{"run", "--", "-b"}, "unexpected argument", "-b"},
         BadArgs{{"verify", "-b", "k:1", "--rate", "5"}, "--rate", ""},
         BadArgs{{"canary", "-b", "k:1", "--partitions", "5"}, "--partitions", ""},
-        BadArgs{{"run", "--version"}, "unknown option", "--version"}));
+        BadArgs{{"run", "--version"}, "unknown option", "--version"},
+        BadArgs{{"run", "--listen-tls-cert", ""}, "--listen-tls-cert", ""},
+        BadArgs{
+            {"run", "--listen-tls-cert", "c.pem"}, "--listen-tls-cert: needs --listen-tls-key", ""},
+        BadArgs{{"verify", "-b", "k:1", "--listen-tls-key", "k.pem"},
+                "--listen-tls-key: needs --listen-tls-cert",
+                ""},
+        BadArgs{
+            {"run", "--listen", "none", "--listen-tls-cert", "c.pem", "--listen-tls-key", "k.pem"},
+            "--listen-tls-cert: there is no listener",
+            ""}));
 
 // ---- secrets never appear in messages -----------------------------------------------
 
