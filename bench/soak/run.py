@@ -224,7 +224,6 @@ class Soak:
         k = self.procs[role]
         if role == "canary":
             self.sample("produce", only="canary")  # the acked count right before the kill
-        before = self.last.get(role, {})
         t = time.monotonic()
         uptime = t - self.started_at[role]
         pid = k.proc.pid
@@ -234,7 +233,8 @@ class Soak:
               "new_pid": self.procs[role].proc.pid,
               "uptime_s": round(uptime, 1),
               "restart_to_ready_s": round(ready, 2),
-              "acked_before": before.get("acked"), "received_before": before.get("received")}
+              "acked_before": self.last["canary"].get("acked"),
+              "received_before": self.last["verify"].get("received")}
         self.kills.append(ev)
         log("kill -9 %s (pid %d) #%d; restarted as pid %d, %s in %.1f s" % (
             role, pid, len(self.kills), ev["new_pid"],
@@ -669,6 +669,7 @@ def main():
     except (KeyboardInterrupt, Interrupted) as e:
         log("interrupted (%s): stopping everything" % (e or "Ctrl-C"))
         rc = 130
+        failed = False  # nothing to keep unless --keep
     except Exception as e:
         log("soak could not finish: %s: %s" % (type(e).__name__, e))
         rc = 2
