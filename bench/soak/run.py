@@ -521,6 +521,13 @@ def rows_for(soak, truth, checks, flat, args, wall):
                                         int(v.get("redelivered", 0)))),
     ]
     if truth is not None:
+        out.append(row("soak: verifier received / distinct records in the final log (ground "
+                       "truth)", P, "ratio",
+                       [int(v.get("received", 0)) / truth.present if truth.present else None],
+                       goal="= 1", met=ok["ground truth: received = records in the log"],
+                       digits=5, notes="received %d, records in the log %d: a record in the "
+                       "log that the verifier never counted was skipped, in no class" % (
+                           int(v.get("received", 0)), truth.present)))
         out.append(row("soak: ground truth lost (journal vs full re-read of the topic)", P,
                        "records", [float(truth.lost)], goal="= 0",
                        met=ok["ground truth: every acked record in the log"], digits=0,
