@@ -88,7 +88,7 @@ void Verifier::RefreshAssignment() {
     return;
   }
   PartitionList add(rd_kafka_topic_partition_list_new(4));
-  std::set<int32_t> fresh;
+  bool complete = true;
   for (const PartitionInfo& p : info->partitions) {
     if (assigned_.count(p.id)) continue;
     int64_t start = hub_->With(p.id, [](PartitionDetector& d) { return d.position(); });
@@ -99,12 +99,12 @@ void Verifier::RefreshAssignment() {
       StatusOr<Watermarks> w = QueryWatermarks(consumer_.get(), options_.topic, p.id, 5000);
       if (!w.ok()) {
         spdlog::warn("verifier: {}", w.status().message());
-        next_metadata_ = Clock::now() + std::chrono::seconds(2);
-        return;
+        complete = false;  // the others still start, and store their start
+        continue;
       }
       start = initial_assignment_done_ ? w->low : w->high;
       hub_->With(p.id, [&](PartitionDetector& d) { d.StartAt(start); });
-      fresh.insert(p.id);
+      unstored_starts_.insert(p.id);
     }
     metrics_->AddPartition(p.id);
     rd_kafka_topic_partition_list_add(add.get(), options_.topic.c_str(), p.id)->offset = start;
@@ -112,10 +112,15 @@ void Verifier::RefreshAssignment() {
   }
   // The start offset is stored before anything is read (or the canary writes):
   // after a crash the verifier must resume there, not at a newer log end that
-  // would leave the records in between in no class at all.
-  if (!fresh.empty() && !StoreStates(fresh)) {
-    next_metadata_ = Clock::now() + std::chrono::seconds(2);
-    return;
+  // would leave the records in between in no class at all. A start that a
+  // failed write (or an earlier pass) left unstored is retried here: once
+  // set, the partition no longer looks new to the loop above.
+  if (!unstored_starts_.empty()) {
+    if (!StoreStates(unstored_starts_)) {
+      next_metadata_ = Clock::now() + std::chrono::seconds(2);
+      return;
+    }
+    unstored_starts_.clear();
   }
   if (add->cnt > 0) {
     rd_kafka_error_t* error = rd_kafka_incremental_assign(consumer_.get(), add.get());
@@ -126,6 +131,12 @@ void Verifier::RefreshAssignment() {
       return;
     }
     for (int i = 0; i < add->cnt; ++i) assigned_.insert(add->elems[i].partition);
+  }
+  if (!complete) {
+    // Not ready until every partition has a start: one found later would
+    // otherwise count as added later and be read from its beginning.
+    next_metadata_ = Clock::now() + std::chrono::seconds(2);
+    return;
   }
   initial_assignment_done_ = true;
   ready_ = true;

@@ -112,6 +112,8 @@ class Verifier {
   DetectorHub* hub_;
   KafkaHandle consumer_;
   std::set<int32_t> assigned_;
+  // Partitions given a start offset in memory whose start is not stored yet.
+  std::set<int32_t> unstored_starts_;
   bool initial_assignment_done_ = false;
   std::chrono::steady_clock::time_point next_metadata_;
   std::chrono::steady_clock::time_point next_prune_;

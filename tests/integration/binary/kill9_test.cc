@@ -9,6 +9,8 @@
 // if not. Receipts the killed verifier had not stored are read again and
 // count once (redelivered, not received twice).
 #include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -145,6 +147,51 @@ TEST_F(Kill9Test, KillRightAfterFirstAcksOnFreshStateJudgesEveryRecord) {
   ASSERT_TRUE(verifier);
   // Fails: received is short by the records acked before the kill.
   CheckAgainstGroundTruth(verifier->hub(), cluster_->bootstrap(), kTopic, state_dir_, kTopic);
+}
+
+// Found by the soak benchmark: a fresh verifier whose first assignment pass
+// stopped at a partition without a leader had already started the partitions
+// before it in memory, but stored none of their starts. Killed before it read
+// from them, the next verifier began those at the newer log end, and every
+// record written in between was in no class at all.
+TEST_F(Kill9Test, KillDuringAnIncompleteFirstAssignmentKeepsEveryStart) {
+  ASSERT_EQ(rd_kafka_mock_partition_set_leader(cluster_->mock(), kTopic.c_str(), 1, -1),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+  const std::string verifier_state = dir_.Sub("verifier");
+  auto start_verifier = [&] {
+    return std::make_unique<Child>(
+        std::vector<std::string>{KcanaryBinary(), "verify", "-b", cluster_->bootstrap(), "-t",
+                                 kTopic, "--state-dir", verifier_state, "--listen", "none"},
+        dir_.path());
+  };
+  const std::string first_start = "reading " + kTopic + "/0 from offset 0";
+  {
+    std::unique_ptr<Child> verifier = start_verifier();
+    // Partition 0 got its start (the log end, 0) before the pass met the
+    // leaderless partition 1.
+    ASSERT_TRUE(
+        WaitUntil([&] { return verifier->Stderr().find(first_start) != std::string::npos; }, 20s))
+        << verifier->Stderr();
+    verifier->Signal(SIGKILL);
+    ASSERT_TRUE(verifier->Wait(10s).has_value());
+  }
+  ASSERT_EQ(rd_kafka_mock_partition_set_leader(cluster_->mock(), kTopic.c_str(), 1, 1),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+  // Written after the first verifier chose where partition 0 starts.
+  ASSERT_EQ(ProduceRaw(cluster_->bootstrap(), kTopic, 0, std::vector<std::string>(50, "x")), 50);
+
+  std::unique_ptr<Child> verifier = start_verifier();
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return verifier->Stderr().find("reading " + kTopic + "/0 from offset") != std::string::npos;
+      },
+      20s))
+      << verifier->Stderr();
+  EXPECT_NE(verifier->Stderr().find(first_start), std::string::npos)
+      << "the restarted verifier skipped what was written since the first one started:\n"
+      << verifier->Stderr();
+  verifier->Signal(SIGTERM);
+  ASSERT_TRUE(verifier->Wait(15s).has_value());
 }
 
 }  // namespace
