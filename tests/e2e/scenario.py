@@ -258,6 +258,17 @@ class Scenario:
             self.name, "\n  ".join(bad))
 
 
+def assert_safe_outcome(s, kc, truth):
+    """A safe config under faults: kcanary = ground truth, nothing lost and no
+    false anomaly of any class (failures to commit are allowed and exact)."""
+    s.assert_matches_ground_truth()
+    assert truth.lost == 0 and kc["lost"] == 0
+    for cls in ("expired", "failed_but_visible", "duplicated", "reordered", "unexpected"):
+        assert kc[cls] == 0, "false anomaly %s = %d" % (cls, kc[cls])
+    assert not kc["invalid"], kc["invalid"]
+    assert truth.acked > 0
+
+
 def unique_topic(prefix):
     return "%s-%d" % (prefix, int(time.time() * 1000) % 10**9)
 

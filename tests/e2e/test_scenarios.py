@@ -18,8 +18,8 @@ import pytest
 
 from cluster import wait_for
 from kcanary_proc import log
-from scenario import (S2_CANARY_ARGS, S2_TOPIC_CONFIGS, assert_s2_outcome, leader_of,
-                      unclean_election_fault, unique_topic, wait_full_isr)
+from scenario import (S2_CANARY_ARGS, S2_TOPIC_CONFIGS, assert_s2_outcome, assert_safe_outcome,
+                      leader_of, unclean_election_fault, unique_topic, wait_full_isr)
 
 pytestmark = pytest.mark.e2e
 
@@ -52,12 +52,7 @@ def test_s1_leader_kill_safe_config(scenario, cluster):
         time.sleep(2)
     time.sleep(3)
     kc, truth = s.finish()
-    s.assert_matches_ground_truth()
-    assert truth.lost == 0 and kc["lost"] == 0
-    for cls in ("expired", "failed_but_visible", "duplicated", "reordered", "unexpected"):
-        assert kc[cls] == 0, "false anomaly %s = %d" % (cls, kc[cls])
-    assert not kc["invalid"], kc["invalid"]
-    assert truth.acked > 0
+    assert_safe_outcome(s, kc, truth)
 
 
 # --------------------------------------------------------------- S2

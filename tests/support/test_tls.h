@@ -27,6 +27,10 @@ struct TestPki {
 /// (e.g. -10, 5 for one that expired 5 days ago). Throws std::runtime_error.
 TestPki MakeTestPki(int valid_from_days = -1, int valid_days = 30);
 
+/// A plain TCP connection to 127.0.0.1:`port` (a blocking fd the caller
+/// closes), or -1: for tests of what a client without TLS gets.
+int ConnectLoopback(int port);
+
 /// Writes `content` to `path` with permissions `mode`. Throws std::runtime_error.
 void WriteFile(const std::string& path, const std::string& content, int mode = 0644);
 

@@ -17,6 +17,7 @@
 namespace kcanary::it {
 namespace {
 
+using kcanary::testing::ConnectLoopback;
 using kcanary::testing::MakeTestPki;
 using kcanary::testing::TestPki;
 using kcanary::testing::TlsGet;
@@ -25,19 +26,6 @@ using kcanary::testing::WriteFile;
 constexpr const char* kCurl = "/usr/bin/curl";
 // prom:s3cret-tls-listener
 constexpr const char* kAuthHeader = "Authorization: Basic cHJvbTpzM2NyZXQtdGxzLWxpc3RlbmVy\r\n";
-
-int ConnectTcp(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 class TlsListenerTest : public ::testing::Test {
  protected:
@@ -103,7 +91,7 @@ TEST_F(TlsListenerTest, ServesVerifiedTlsWithBasicAuthAndNothingInTheClear) {
   EXPECT_EQ(plain.body.find("ok"), std::string::npos);
 
   // SIGTERM with a connection open (mid-handshake) still stops cleanly.
-  const int open = ConnectTcp(port);
+  const int open = ConnectLoopback(port);
   ASSERT_GE(open, 0);
   child.Signal(SIGTERM);
   const std::optional<int> status = child.Wait(20s);

@@ -25,6 +25,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+using testing::ConnectLoopback;
 using testing::MakeTestPki;
 using testing::TestPki;
 using testing::TlsGet;
@@ -54,19 +55,6 @@ TestPki WritePki(const TempDir& dir) {
   WriteFile(dir.Sub("server.pem"), pki.server.cert);
   WriteFile(dir.Sub("server.key"), pki.server.key, 0600);
   return pki;
-}
-
-int ConnectTcp(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
 }
 
 // Whether the server closed `fd` within `timeout` (EOF or reset).
@@ -227,7 +215,7 @@ TEST_F(HttpServerTlsTest, ClientRejectsServerOfAnotherCa) {
 
 TEST_F(HttpServerTlsTest, PlainHttpGetsNothingInTheClear) {
   ASSERT_NO_FATAL_FAILURE(Start());
-  const int fd = ConnectTcp(port_);
+  const int fd = ConnectLoopback(port_);
   ASSERT_GE(fd, 0);
   const std::string request = "GET /hello HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
   ASSERT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL),
@@ -270,7 +258,7 @@ TEST_F(HttpServerTlsTest, SilentClientIsDroppedAfterHandshakeTimeoutAndBlocksNob
   security.tls_limits.timeouts.handshake = 500ms;
   ASSERT_NO_FATAL_FAILURE(Start(std::move(security)));
   const Clock::time_point connected = Clock::now();
-  const int silent = ConnectTcp(port_);
+  const int silent = ConnectLoopback(port_);
   ASSERT_GE(silent, 0);
   // Served meanwhile.
   EXPECT_EQ(Get("/hello").status, 200);
@@ -325,11 +313,11 @@ TEST_F(HttpServerTlsTest, ConnectionsOverTheCapAreClosedAndServingGoesOn) {
   security.tls_limits.timeouts.handshake = 3s;
   ASSERT_NO_FATAL_FAILURE(Start(std::move(security)));
   std::vector<int> held;
-  for (int i = 0; i < 3; ++i) held.push_back(ConnectTcp(port_));
+  for (int i = 0; i < 3; ++i) held.push_back(ConnectLoopback(port_));
   ASSERT_TRUE(WaitFor([&] { return server_.tls_front()->active_connections() == 3; }, 2s));
   // Over the cap: accepted and closed at once, many times over.
   for (int i = 0; i < 20; ++i) {
-    const int fd = ConnectTcp(port_);
+    const int fd = ConnectLoopback(port_);
     ASSERT_GE(fd, 0);
     EXPECT_TRUE(ClosedByPeerWithin(fd, 1s)) << i;
     ::close(fd);
@@ -345,7 +333,7 @@ TEST_F(HttpServerTlsTest, ConnectionsOverTheCapAreClosedAndServingGoesOn) {
 TEST_F(HttpServerTlsTest, StopWithOpenConnectionsReturnsPromptly) {
   ASSERT_NO_FATAL_FAILURE(Start());
   std::vector<int> held;
-  for (int i = 0; i < 10; ++i) held.push_back(ConnectTcp(port_));
+  for (int i = 0; i < 10; ++i) held.push_back(ConnectLoopback(port_));
   ASSERT_TRUE(WaitFor([&] { return server_.tls_front()->active_connections() == 10; }, 2s));
   const Clock::time_point before = Clock::now();
   server_.Stop();
