@@ -313,9 +313,12 @@ void Service::Housekeeping() {
 }
 
 bool Service::ServedWithin(std::chrono::steady_clock::duration window) const {
+  // The epoch means "never": right after boot, now - window may precede it.
   const auto since = std::chrono::steady_clock::now() - window;
-  return (canary_ && canary_->last_ack() >= since) ||
-         (verifier_ && verifier_->last_read() >= since);
+  auto recent = [&](std::chrono::steady_clock::time_point t) {
+    return t.time_since_epoch().count() != 0 && t >= since;
+  };
+  return (canary_ && recent(canary_->last_ack())) || (verifier_ && recent(verifier_->last_read()));
 }
 
 // Cluster health is exported, not folded into readiness: a Kafka outage is
