@@ -312,13 +312,12 @@ void Service::Housekeeping() {
   }
 }
 
-bool Service::ServedWithin(std::chrono::steady_clock::duration window) const {
-  // The epoch means "never": right after boot, now - window may precede it.
-  const auto since = std::chrono::steady_clock::now() - window;
-  auto recent = [&](std::chrono::steady_clock::time_point t) {
-    return t.time_since_epoch().count() != 0 && t >= since;
-  };
-  return (canary_ && recent(canary_->last_ack())) || (verifier_ && recent(verifier_->last_read()));
+bool Service::ServedWithin(std::chrono::seconds window) const {
+  // The heartbeat gauges: wall-clock seconds of the latest ack and first read.
+  const double last = metrics_->LastKafkaActivitySeconds();
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return last > 0 && now - last <= static_cast<double>(window.count());
 }
 
 // Cluster health is exported, not folded into readiness: a Kafka outage is

@@ -73,9 +73,9 @@ class Service {
   nlohmann::json StatusObject();
   void Housekeeping();
   void ProbeCluster();
-  /// Whether the canary had a record acked, or the verifier fetched, within
-  /// `window`: the cluster answered kcanary's clients then.
-  bool ServedWithin(std::chrono::steady_clock::duration window) const;
+  /// Whether the canary had a record acked, or the verifier read one for the
+  /// first time, within `window`: the cluster answered kcanary's clients then.
+  bool ServedWithin(std::chrono::seconds window) const;
   bool AuditConfig();
 
   Config config_;

@@ -244,10 +244,6 @@ void Canary::Run(const std::atomic<bool>& stop) {
     if (served > 0 && GatherAfterWait(before, next_round_ - Clock::now())) {
       rd_kafka_poll(producer_.get(), 0);
     }
-    if (acked_since_poll_) {  // one clock read per poll, not per report
-      last_ack_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
-      acked_since_poll_ = false;
-    }
     char reason[256];
     if (rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(producer_.get(), reason, sizeof(reason))) {
       // The idempotent producer cannot go on (e.g. out-of-order sequence):
@@ -380,7 +376,6 @@ void Canary::OnDelivery(const rd_kafka_message_t* msg) {
   }
   if (outcome.status == Delivery::kPersisted) {
     ++p.acked;
-    acked_since_poll_ = true;
     // From the producev() call to now, by librdkafka's clock: one clock read
     // per report instead of a stamp allocated per record.
     const int64_t latency_us = rd_kafka_message_latency(msg);

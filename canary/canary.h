@@ -62,12 +62,6 @@ class Canary {
   uint64_t run_id() const { return run_id_; }
   rd_kafka_t* handle() const { return producer_.get(); }
   bool ready() const { return ready_.load(); }
-  /// When the last delivery report of a persisted record was served (the
-  /// epoch if none yet): a live cluster answered then.
-  std::chrono::steady_clock::time_point last_ack() const {
-    return std::chrono::steady_clock::time_point(
-        std::chrono::steady_clock::duration(last_ack_.load(std::memory_order_relaxed)));
-  }
 
  private:
   struct Partition {
@@ -128,8 +122,6 @@ class Canary {
   wire::CanaryRecord record_;
   std::string value_;  // the encoded record, reused
   std::atomic<bool> ready_{false};
-  bool acked_since_poll_ = false;  // set by OnDelivery, turned into last_ack_ by Run
-  std::atomic<std::chrono::steady_clock::rep> last_ack_{0};
   int journal_fd_ = -1;
   std::string journal_pending_;  // lines for outcomes not stored yet
   WriteFailureLog store_failure_log_{"canary", "not producing"};

@@ -193,16 +193,12 @@ void Verifier::ProcessBatch(const std::vector<Received>& batch) {
   std::set<int32_t> touched;
   std::set<int32_t> out_of_range;
   std::vector<std::pair<double, double>> latencies;  // (latency, read at)
-  bool fetched = false;
   {
     auto lock = hub_->Lock();
     int32_t run_partition = -1;
     PartitionDetector* run_detector = nullptr;
     for (const auto& [msg, at] : batch) {
       const int32_t partition = msg->partition;
-      if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR || msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        fetched = true;
-      }
       if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
       if (msg->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
           msg->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
@@ -232,7 +228,6 @@ void Verifier::ProcessBatch(const std::vector<Received>& batch) {
     }
   }
   metrics_->FirstReads(latencies);
-  if (fetched) last_read_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
   for (int32_t partition : out_of_range) {
     HandleOutOfRange(partition);
     touched.insert(partition);

@@ -66,12 +66,6 @@ class Verifier {
 
   rd_kafka_t* handle() const { return consumer_.get(); }
   bool ready() const { return ready_.load(); }
-  /// When the last batch with a fetched record (or a partition end) was
-  /// processed (the epoch if none yet): a live cluster answered then.
-  std::chrono::steady_clock::time_point last_read() const {
-    return std::chrono::steady_clock::time_point(
-        std::chrono::steady_clock::duration(last_read_.load(std::memory_order_relaxed)));
-  }
   /// Records between the position and the high watermark, per partition.
   std::map<int32_t, int64_t> lag() const;
   /// Stores every partition's detector state (e.g. after the canary's last
@@ -125,7 +119,6 @@ class Verifier {
   std::map<int32_t, int64_t> lag_;
   std::atomic<bool> ready_{false};
   std::atomic<uint64_t> store_failures_{0};
-  std::atomic<std::chrono::steady_clock::rep> last_read_{0};
   WriteFailureLog store_failure_log_{"verifier", "offsets not committed"};
 };
 

@@ -427,6 +427,10 @@ void Metrics::SetStateBytes(uint64_t bytes) {
   impl_->state_bytes_g->Set(static_cast<double>(bytes));
 }
 
+double Metrics::LastKafkaActivitySeconds() const {
+  return std::max(impl_->last_acked_g->Value(), impl_->last_received_g->Value());
+}
+
 void Metrics::StateWriteFailed() { impl_->state_write_failures_c->Increment(); }
 
 void Metrics::SetBrokerLeadsCanaryPartition(int32_t broker, bool leads) {

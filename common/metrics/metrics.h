@@ -134,6 +134,9 @@ class Metrics {
   void SetBrokerLeadsCanaryPartition(int32_t broker, bool leads);
   /// Size of the state store on disk.
   void SetStateBytes(uint64_t bytes);
+  /// Unix time of the latest ack or first read, whichever is later (the
+  /// kcanary_last_*_timestamp_seconds gauges; 0 before either).
+  double LastKafkaActivitySeconds() const;
   /// One failed write to the state store (kcanary_state_write_failures_total).
   /// Not a gauge of "state broken": the store recovers on its own when space
   /// returns, and a counter lets an alert see failures between two scrapes.
