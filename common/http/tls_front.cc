@@ -20,7 +20,6 @@ namespace kcanary {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr std::chrono::seconds kLogInterval{60};
 
 std::string PeerName(const sockaddr_storage& addr) {
   char text[INET6_ADDRSTRLEN] = "?";
@@ -225,21 +224,15 @@ void TlsFront::JoinFinished() {
 void TlsFront::NoteFailure(const std::string& peer, const RelayOutcome& outcome) {
   try {
     std::lock_guard<std::mutex> lock(log_mu_);
-    const Clock::time_point now = Clock::now();
-    if (now < next_failure_log_) {
-      ++failures_unlogged_;
-      return;
-    }
-    next_failure_log_ = now + kLogInterval;
+    uint64_t held_back = 0;
+    if (!failure_log_.Admit(Clock::now(), &held_back)) return;
     const std::string what = outcome.end == RelayEnd::kInnerUnavailable
                                  ? "cannot reach the HTTP server behind it"
                                  : "TLS handshake failed";
     spdlog::warn("TLS listener: {} for {}: {}{}", what, peer, outcome.reason,
-                 failures_unlogged_ == 0
-                     ? std::string()
-                     : fmt::format(" ({} more failure(s) not logged in the last minute)",
-                                   failures_unlogged_));
-    failures_unlogged_ = 0;
+                 held_back == 0 ? std::string()
+                                : fmt::format(" ({} more failure(s) not logged in the last minute)",
+                                              held_back));
   } catch (...) {
     // Logging is best effort; a failure here must not end the thread.
   }
@@ -249,18 +242,12 @@ void TlsFront::NoteRejected() {
   rejected_.fetch_add(1);
   try {
     std::lock_guard<std::mutex> lock(log_mu_);
-    const Clock::time_point now = Clock::now();
-    if (now < next_reject_log_) {
-      ++rejects_unlogged_;
-      return;
-    }
-    next_reject_log_ = now + kLogInterval;
+    uint64_t held_back = 0;
+    if (!reject_log_.Admit(Clock::now(), &held_back)) return;
     spdlog::warn("TLS listener: {} connections open (the cap): closed a new one{}",
                  limits_.max_connections,
-                 rejects_unlogged_ == 0
-                     ? std::string()
-                     : fmt::format(" ({} more closed in the last minute)", rejects_unlogged_));
-    rejects_unlogged_ = 0;
+                 held_back == 0 ? std::string()
+                                : fmt::format(" ({} more closed in the last minute)", held_back));
   } catch (...) {
   }
 }

@@ -30,6 +30,7 @@
 
 #include "common/http/tls_context.h"
 #include "common/http/tls_relay.h"
+#include "common/log_throttle.h"
 #include "common/status.h"
 
 namespace kcanary {
@@ -96,12 +97,10 @@ class TlsFront {
   std::atomic<uint64_t> rejected_{0};
 
   // Rate-limited logging: one line per kind per minute at most, with how
-  // many were not logged since.
+  // many were not logged since. Guarded by log_mu_ (several threads log).
   std::mutex log_mu_;
-  std::chrono::steady_clock::time_point next_failure_log_{};
-  uint64_t failures_unlogged_ = 0;
-  std::chrono::steady_clock::time_point next_reject_log_{};
-  uint64_t rejects_unlogged_ = 0;
+  LogThrottle failure_log_{std::chrono::minutes(1)};
+  LogThrottle reject_log_{std::chrono::minutes(1)};
 };
 
 }  // namespace kcanary

@@ -12,26 +12,27 @@
 #include <string>
 #include <utility>
 
+#include "common/log_throttle.h"
 #include "common/status.h"
 
 namespace kcanary {
 
 class WriteFailureLog {
  public:
-  using Clock = std::chrono::steady_clock;
+  using Clock = LogThrottle::Clock;
 
   /// `who` prefixes every line ("verifier", "canary"); `consequence` says
   /// what the failure means for the user ("offsets not committed").
   WriteFailureLog(std::string who, std::string consequence,
                   Clock::duration interval = std::chrono::seconds(10))
-      : who_(std::move(who)), consequence_(std::move(consequence)), interval_(interval) {}
+      : who_(std::move(who)), consequence_(std::move(consequence)), throttle_(interval) {}
 
   void Failed(const Status& s, Clock::time_point now = Clock::now()) {
     ++failures_;
-    if (failures_ > 1 && now < next_log_) return;
+    uint64_t held_back = 0;  // the "so far" count says it already
+    if (!throttle_.Admit(now, &held_back)) return;
     spdlog::error("{}: state not stored ({} failed write{} so far), {}: {}", who_, failures_,
                   failures_ == 1 ? "" : "s", consequence_, s.message());
-    next_log_ = now + interval_;
   }
 
   void Succeeded() {
@@ -39,6 +40,7 @@ class WriteFailureLog {
     spdlog::info("{}: state stored again after {} failed write{}", who_, failures_,
                  failures_ == 1 ? "" : "s");
     failures_ = 0;
+    throttle_.Reset();  // the next outage is news again
   }
 
   /// Failed writes since the last success.
@@ -47,9 +49,8 @@ class WriteFailureLog {
  private:
   const std::string who_;
   const std::string consequence_;
-  const Clock::duration interval_;
   uint64_t failures_ = 0;
-  Clock::time_point next_log_{};
+  LogThrottle throttle_;
 };
 
 }  // namespace kcanary

@@ -28,7 +28,7 @@ struct TestPki {
 TestPki MakeTestPki(int valid_from_days = -1, int valid_days = 30);
 
 /// A plain TCP connection to 127.0.0.1:`port` (a blocking fd the caller
-/// closes), or -1: for tests of what a client without TLS gets.
+/// closes), or -1.
 int ConnectLoopback(int port);
 
 /// Writes `content` to `path` with permissions `mode`. Throws std::runtime_error.
