@@ -298,15 +298,14 @@ void Service::SyncMetrics() {
 void Service::Housekeeping() {
   auto next_probe = std::chrono::steady_clock::now();
   auto next_audit = next_probe;
+  audit::AuditSchedule audit_schedule;
   while (!stop_housekeeping_.load()) {
     if (std::chrono::steady_clock::now() >= next_probe) {
       ProbeCluster();
       next_probe = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     }
     if (!embedded() && kafka_up_.load() && std::chrono::steady_clock::now() >= next_audit) {
-      // Until the canary topic shows in the metadata (just created, or the
-      // cluster busy) there is nothing to judge yet: look again soon.
-      next_audit = std::chrono::steady_clock::now() + std::chrono::seconds(AuditConfig() ? 60 : 5);
+      next_audit = std::chrono::steady_clock::now() + audit_schedule.After(AuditConfig());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
@@ -372,21 +371,26 @@ void Service::ProbeCluster() {
 }
 
 // The durability checklist of the canary topic, into config_check_passing.
-// A check that cannot be made (e.g. DescribeConfigs denied) is left out
-// rather than reported as failing. Returns whether the topic was there to
-// judge.
-bool Service::AuditConfig() {
+// A check that cannot be made (e.g. DescribeConfigs denied, or a topic so
+// new that the broker asked does not know it yet) is left out rather than
+// reported as failing, and the outcome says so: it is retried soon.
+audit::AuditOutcome Service::AuditConfig() {
   // The roles take no --topics: this judges the canary topic alone.
   StatusOr<audit::AuditInput> input = GatherAuditInput(admin_.get(), config_, 5000);
   if (!input.ok()) {
     spdlog::debug("durability audit skipped: {}", input.status().message());
-    return false;
+    return audit::AuditOutcome::kNothingToJudge;
   }
   // A missing topic is the topic manager's (or the operator's) business and
   // shows in kcanary_brokers / broker_leads; it is not a durability setting.
-  if (input->topics.empty()) return false;
+  if (input->topics.empty()) return audit::AuditOutcome::kNothingToJudge;
+  audit::AuditOutcome outcome = audit::AuditOutcome::kComplete;
   for (const audit::CheckResult& r : audit::Evaluate(*input)) {
-    if (r.verdict == audit::Verdict::kUnknown) continue;
+    if (r.verdict == audit::Verdict::kUnknown) {
+      spdlog::debug("durability check {} on topic {} not judged: {}", r.check, r.topic, r.value);
+      outcome = audit::AuditOutcome::kPartial;
+      continue;
+    }
     // Judge only the clients this process runs.
     const bool producer_check = r.check == "producer_acks" || r.check == "producer_retries";
     if ((producer_check && !canary_) || (r.check == "consumer_manual_commit" && !verifier_)) {
@@ -405,7 +409,7 @@ bool Service::AuditConfig() {
     }
     it->second = passing;
   }
-  return true;
+  return outcome;
 }
 
 std::string Service::StatusJson() { return StatusObject().dump(2) + "\n"; }

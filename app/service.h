@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/audit/schedule.h"
 #include "common/config/config.h"
 #include "common/http/http_server.h"
 #include "common/kafka/kafka_client.h"
@@ -76,7 +77,7 @@ class Service {
   /// Whether the canary had a record acked, or the verifier read one for the
   /// first time, within `window`: the cluster answered kcanary's clients then.
   bool ServedWithin(std::chrono::seconds window) const;
-  bool AuditConfig();
+  audit::AuditOutcome AuditConfig();
 
   Config config_;
   std::string bootstrap_;
