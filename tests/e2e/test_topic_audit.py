@@ -133,6 +133,48 @@ def test_canary_topic_created_covering_every_broker_then_a_joining_one(cluster, 
         k.stop()
 
 
+def test_periodic_audit_retries_soon_what_it_could_not_judge(cluster, workdir):
+    """A check kcanary run cannot make (DescribeConfigs denied; also a topic
+    so new that the broker asked does not know it) is left out of
+    kcanary_config_check_passing, and made within seconds once it can be:
+    not at the next one-minute audit."""
+    from confluent_kafka.admin import (AclBinding, AclBindingFilter, AclOperation,
+                                       AclPermissionType, ResourcePatternType, ResourceType)
+    topic = "tm-audit-retry"
+    cluster.create_topic(topic, replica_assignment=[[1, 2, 3], [2, 3, 1], [3, 1, 2]],
+                         configs={"min.insync.replicas": 2})
+    acls = [AclBinding(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, "User:ANONYMOUS",
+                       "*", op, perm)
+            for op, perm in ((AclOperation.ALL, AclPermissionType.ALLOW),  # write, read too
+                             (AclOperation.DESCRIBE_CONFIGS, AclPermissionType.DENY))]
+    for f in cluster.admin().create_acls(acls).values():
+        f.result(30)
+    acl_filter = AclBindingFilter(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, None,
+                                  None, AclOperation.ANY, AclPermissionType.ANY)
+    k = Kcanary("run", cluster.bootstrap, topic, workdir, ["--manage-topic=false"],
+                name="run-" + topic)
+    try:
+        def checks():
+            return {dict(l)["check"]: v for (n, l), v in k.metric_map().items()
+                    if n == "kcanary_config_check_passing"}
+        # judged without the topic's configs: its layout and kcanary's clients
+        judged = wait_for(lambda: checks() or None, 60, 0.5, "a first (partial) audit")
+        assert set(judged) == {"replication_factor"} | set(CLIENT_CHECKS), judged
+        for f in cluster.admin().delete_acls([acl_filter]).values():
+            f.result(30)
+        t_allowed = time.monotonic()
+        every = wait_for(lambda: (lambda c: c if len(c) == 7 else None)(checks()), 40, 0.5,
+                         "the checks that need DescribeConfigs")
+        waited = time.monotonic() - t_allowed
+        assert all(v == 1 for v in every.values()), every
+        # retried 5 s, then 10 s after a partial audit (a minute before the fix)
+        assert waited < 25, "checks made %.0f s after DescribeConfigs was allowed" % waited
+    finally:
+        k.stop()
+        for f in cluster.admin().delete_acls([acl_filter]).values():
+            f.result(30)
+
+
 def test_unmanaged_topic_is_left_alone(cluster, workdir):
     """--manage-topic=false: a missing canary topic is reported, not created."""
     topic = "tm-unmanaged"
