@@ -49,5 +49,19 @@ TEST(Crc32Test, AppendZerosMatchesZerosRead) {
   }
 }
 
+// Every run length up to past the switch to zlib's combination: each bit of
+// the length in 8-byte words (one lookup step per set bit), the 2 KiB steps
+// of runs longer than the largest, and the byte tails.
+TEST(Crc32Test, AppendZerosMatchesZerosReadForEveryLength) {
+  std::mt19937_64 rng(13);
+  const std::string zeros(4200, '\0');
+  for (size_t length = 0; length <= zeros.size(); ++length) {
+    const auto start = static_cast<uint32_t>(rng());
+    ASSERT_EQ(Crc32AppendZeros(start, length),
+              Zlib(start, std::string_view(zeros).substr(0, length)))
+        << length;
+  }
+}
+
 }  // namespace
 }  // namespace kcanary
