@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "canary/outcome_log.h"
 #include "common/config/config.h"
@@ -99,6 +100,12 @@ class Canary {
   void Produce(Partition& p);
   void RecordOutcome(Partition& p, int64_t seq, const DeliveryOutcome& outcome);
   void OnDelivery(const rd_kafka_message_t* msg);
+  // rd_kafka_poll, then the acks among the reports it served to the metrics.
+  int PollReports(int timeout_ms);
+  void FlushAcks();
+  // The wall clock in microseconds for a record's produce time, read once
+  // per kStampEvery records of a round.
+  int64_t ProduceStamp();
   Status Persist();
   void Drain();
   void Journal(int32_t partition, int64_t first_seq, int64_t count, const DeliveryOutcome& o);
@@ -121,6 +128,11 @@ class Canary {
   // so producing costs no protobuf allocation in the steady state.
   wire::CanaryRecord record_;
   std::string value_;  // the encoded record, reused
+  // Acks served by the poll in progress: exported at once when it returns,
+  // with one clock read and one lock for all of them.
+  std::vector<Metrics::Ack> acks_;
+  int64_t stamp_us_ = 0;  // ProduceStamp's last clock read
+  int stamp_uses_ = 0;    // records stamped with it; 0: read again
   std::atomic<bool> ready_{false};
   int journal_fd_ = -1;
   std::string journal_pending_;  // lines for outcomes not stored yet

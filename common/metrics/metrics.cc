@@ -24,6 +24,33 @@ using prometheus::Family;
 using prometheus::Gauge;
 using prometheus::Histogram;
 
+// A batch of latencies bucketed here as Histogram::Observe would (the first
+// bound >= the value, else +Inf), for one ObserveMultiple: one histogram lock
+// per batch instead of one per record. Send and receive times may come from
+// different hosts' clocks; a negative sample would make the histogram's _sum
+// decrease, which breaks rate() on it, so skew below zero counts as zero. A
+// NaN (no latency known) is left out.
+class LatencyBatch {
+ public:
+  void Add(double latency) {
+    if (!std::isfinite(latency)) return;
+    const double value = std::max(0.0, latency);
+    const auto& bounds = Metrics::kLatencyBucketsSeconds;
+    const auto bucket = std::lower_bound(bounds.begin(), bounds.end(), value) - bounds.begin();
+    increments_[static_cast<size_t>(bucket)] += 1;
+    sum_ += value;
+    observed_ = true;
+  }
+  void ObserveInto(Histogram& histogram) const {
+    if (observed_) histogram.ObserveMultiple(increments_, sum_);
+  }
+
+ private:
+  std::vector<double> increments_ = std::vector<double>(Metrics::kLatencyBucketsSeconds.size() + 1);
+  double sum_ = 0;
+  bool observed_ = false;
+};
+
 // prometheus-cpp 1.0 exposes family names verbatim: it appends neither
 // "_total" to counters nor "_info" to gauges, so the names below are exactly
 // the exposed ones (SPEC §5).
@@ -307,11 +334,28 @@ void Metrics::MessageProduced(int32_t partition, uint64_t count) {
 
 void Metrics::MessageAcked(int32_t partition, double produce_latency_seconds,
                            double ack_unix_seconds) {
+  const Ack ack{partition, produce_latency_seconds};
+  MessagesAcked({&ack, 1}, ack_unix_seconds);
+}
+
+void Metrics::MessagesAcked(std::span<const Ack> acks, double ack_unix_seconds) {
+  if (acks.empty()) return;
   Guarded([&] {
-    Counter* counter;
+    LatencyBatch latencies;
+    // A poll's reports come in runs of one partition (a produce response
+    // each): one counter lookup and increment per run.
+    std::vector<std::pair<Counter*, double>> runs;
     {
       std::lock_guard<std::mutex> lock(impl_->mu);
-      counter = impl_->PartitionLocked(partition).acked;
+      int32_t run_partition = -1;
+      for (const Ack& ack : acks) {
+        if (runs.empty() || ack.partition != run_partition) {
+          runs.emplace_back(impl_->PartitionLocked(ack.partition).acked, 0.0);
+          run_partition = ack.partition;
+        }
+        runs.back().second += 1;
+        latencies.Add(ack.produce_latency_seconds);
+      }
       // Acks from different partitions arrive out of order; the gauge says
       // "the pipeline was alive at this time", so it only moves forward.
       if (ack_unix_seconds > impl_->last_acked_value) {
@@ -319,10 +363,8 @@ void Metrics::MessageAcked(int32_t partition, double produce_latency_seconds,
         impl_->last_acked_g->Set(ack_unix_seconds);
       }
     }
-    counter->Increment();
-    if (std::isfinite(produce_latency_seconds)) {
-      impl_->produce_latency_h->Observe(std::max(0.0, produce_latency_seconds));
-    }
+    for (const auto& [counter, n] : runs) counter->Increment(n);
+    latencies.ObserveInto(*impl_->produce_latency_h);
   });
 }
 
@@ -334,26 +376,11 @@ void Metrics::FirstRead(double end_to_end_latency_seconds, double receive_unix_s
 void Metrics::FirstReads(std::span<const std::pair<double, double>> reads) {
   if (reads.empty()) return;
   Guarded([&] {
-    // Bucketed here (as Histogram::Observe would: the first bound >= the
-    // value, else +Inf) and added in one ObserveMultiple: one histogram lock
-    // per batch instead of one per record.
-    std::vector<double> increments(kLatencyBucketsSeconds.size() + 1, 0.0);
-    double sum = 0;
+    LatencyBatch latencies;
     double latest = 0;
-    bool observed = false;
     for (const auto& [latency, received_at] : reads) {
       latest = std::max(latest, received_at);
-      // Send time and read time may come from different hosts' clocks; a
-      // negative sample would make the histogram's _sum decrease, which
-      // breaks rate() on it, so skew below zero counts as zero.
-      if (!std::isfinite(latency)) continue;
-      const double value = std::max(0.0, latency);
-      const auto bucket =
-          std::lower_bound(kLatencyBucketsSeconds.begin(), kLatencyBucketsSeconds.end(), value) -
-          kLatencyBucketsSeconds.begin();
-      increments[static_cast<size_t>(bucket)] += 1;
-      sum += value;
-      observed = true;
+      latencies.Add(latency);
     }
     {
       std::lock_guard<std::mutex> lock(impl_->mu);
@@ -362,7 +389,7 @@ void Metrics::FirstReads(std::span<const std::pair<double, double>> reads) {
         impl_->last_received_g->Set(latest);
       }
     }
-    if (observed) impl_->end_to_end_latency_h->ObserveMultiple(increments, sum);
+    latencies.ObserveInto(*impl_->end_to_end_latency_h);
   });
 }
 

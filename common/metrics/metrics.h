@@ -89,6 +89,15 @@ class Metrics {
   /// → ack; `ack_unix_seconds` the wall-clock time of the ack, exported as
   /// kcanary_last_acked_timestamp_seconds (which never moves backwards).
   void MessageAcked(int32_t partition, double produce_latency_seconds, double ack_unix_seconds);
+  /// One acknowledged record: its partition and send → ack seconds (NaN if
+  /// unknown: counted, not observed).
+  struct Ack {
+    int32_t partition;
+    double produce_latency_seconds;
+  };
+  /// MessageAcked for each of a batch of acks that arrived by
+  /// `ack_unix_seconds`, taking each lock once: the canary's per-record path.
+  void MessagesAcked(std::span<const Ack> acks, double ack_unix_seconds);
 
   // --- verifier -----------------------------------------------------------
 

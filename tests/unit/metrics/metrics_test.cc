@@ -414,6 +414,31 @@ TEST(MetricsTest, FirstReadsOfABatchEqualOneByOne) {
   EXPECT_EQ(Value(s, Series("kcanary_last_received_timestamp_seconds", T())), 1'700'000'004.0);
 }
 
+// The canary hands a poll's delivery reports over at once: counters per
+// partition (runs of one partition and interleaved ones), the histogram and
+// the gauge must come out as from one MessageAcked per record.
+TEST(MetricsTest, MessagesAckedOfABatchEqualOneByOne) {
+  const std::vector<Metrics::Ack> acks = {{0, 0.001},  {0, 0.0010001}, {2, 60},   {2, 60.5},
+                                          {0, -1},     {1, NAN},       {2, 0.25}, {0, 0},
+                                          {7, 0.0042}, {0, 0.003}};
+  Metrics one(kTopic, "v", "l");
+  for (const Metrics::Ack& a : acks) one.MessageAcked(a.partition, a.produce_latency_seconds, 1e9);
+  one.MessageAcked(0, 0.5, 1e9 - 5);  // an older stamp leaves the gauge alone
+  Metrics batch(kTopic, "v", "l");
+  batch.MessagesAcked(acks, 1e9);
+  batch.MessagesAcked({}, 2e9);  // nothing acked: nothing changes
+  const Metrics::Ack late{0, 0.5};
+  batch.MessagesAcked({&late, 1}, 1e9 - 5);
+  EXPECT_EQ(batch.Serialize(), one.Serialize());
+  const Scrape s = Parse(batch.Serialize());
+  EXPECT_EQ(Value(s, Series("kcanary_messages_acked_total", P(0))), 6.0);
+  EXPECT_EQ(Value(s, Series("kcanary_messages_acked_total", P(1))), 1.0);  // NaN: counted
+  EXPECT_EQ(Value(s, Series("kcanary_messages_acked_total", P(7))), 1.0);
+  EXPECT_EQ(Value(s, Series("kcanary_produce_latency_seconds_bucket", T(), "0.001")), 3.0);
+  EXPECT_EQ(Value(s, Series("kcanary_produce_latency_seconds_count", T())), 10.0);
+  EXPECT_EQ(Value(s, Series("kcanary_last_acked_timestamp_seconds", T())), 1e9);
+}
+
 TEST(MetricsTest, Gauges) {
   Metrics m(kTopic, "v", "l");
   m.SetUnseen(0, 17);
