@@ -64,6 +64,16 @@ class IntervalMap {
   /// Sets keys [start, start+length) to first, first.Advanced(1), ...
   void SetRange(int64_t start, int64_t length, const V& first) {
     if (length <= 0) return;
+    // The steady state: the next record continues the last run. Extending it
+    // in place is what erasing nothing, inserting and coalescing would do,
+    // without allocating and freeing a node per record.
+    if (!runs_.empty()) {
+      auto& [last_start, last] = *runs_.rbegin();
+      if (last_start + last.length == start && last.first.Advanced(last.length) == first) {
+        last.length += length;
+        return;
+      }
+    }
     EraseRange(start, length);
     auto it = runs_.emplace(start, Entry{length, first}).first;
     Coalesce(it);

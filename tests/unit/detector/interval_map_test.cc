@@ -67,8 +67,16 @@ TEST(IntervalMapTest, MatchesReferenceModel) {
         m.EraseRange(k, len);
         for (int64_t i = 0; i < len; ++i) ref.erase(k + i);
         break;
-      default:
+      default: {
+        // Appended at the end, continuing the last run or not (SetRange's
+        // fast path).
+        if (m.empty() || m.end_key() >= 200) break;
+        const int64_t end = m.end_key();
+        const Seq v = rng() % 2 ? m.RunAt(end - 1)->At(end) : Seq{end + 7, 1};
+        m.SetRange(end, len, v);
+        for (int64_t i = 0; i < len; ++i) ref[end + i] = v.Advanced(i);
         break;
+      }
     }
     for (int64_t q = 0; q < 210; ++q) {
       auto got = m.Get(q);
