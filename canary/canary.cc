@@ -35,10 +35,10 @@ uint64_t NewRunId() {
   return id;
 }
 
-// A clock read costs about as much as a tenth of the rest of producing a
-// record, so a round's records share one read per this many: a record's
-// produce time is late by the time it takes to send the ones before it
-// (tens of microseconds), and never older than its round.
+// A clock read (about 25 ns here) is a few percent of producing a record,
+// so a round's records share one read per this many: a record's
+// produce time is early by at most the time it takes to send the 31 before
+// it (tens of microseconds), and never older than its round.
 constexpr int kStampEvery = 32;
 
 // Error label for sequences whose delivery report a killed canary never got.
