@@ -291,6 +291,9 @@ void Service::SyncMetrics() {
     }
   });
   if (store_) metrics_->SetStateBytes(store_->ApproximateBytes());
+  if (const TlsFront* tls = http_.tls_front()) {
+    metrics_->SetListenerTotals(tls->handshake_failures(), tls->rejected_connections());
+  }
 }
 
 // Detector totals reach the exported metrics on each scrape (the /metrics

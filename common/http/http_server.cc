@@ -204,9 +204,10 @@ void HttpServer::Stop() {
   port_.store(0, std::memory_order_release);
   // Front first: its relays end, and then CivetWeb has nothing left to wait for.
   if (front_) front_->Stop();
-  front_.reset();
   mg_stop(ctx_);  // Joins the workers: no handler runs after this returns.
   ctx_ = nullptr;
+  // Only now: a handler may read tls_front()'s counters (the /metrics sync).
+  front_.reset();
 }
 
 int HttpServer::OnLogMessage(const mg_connection* /*conn*/, const char* message) {

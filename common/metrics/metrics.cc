@@ -185,6 +185,17 @@ struct Metrics::Impl {
                                  .Help("Writes to the state store that failed (disk full, I/O "
                                        "error); offsets they covered stay uncommitted.")
                                  .Register(registry)),
+        tls_handshake_failures(
+            prometheus::BuildCounter()
+                .Name("kcanary_listener_tls_handshake_failures_total")
+                .Help("TLS handshakes on the HTTP listener that failed or timed out (0 "
+                      "without --listen-tls-cert).")
+                .Register(registry)),
+        rejected_connections(prometheus::BuildCounter()
+                                 .Name("kcanary_listener_rejected_connections_total")
+                                 .Help("Connections to the TLS listener closed at once because "
+                                       "its limit of open connections was reached.")
+                                 .Register(registry)),
         kafka_up(prometheus::BuildGauge()
                      .Name("kcanary_kafka_up")
                      .Help("1 if the Kafka cluster answered kcanary's last request, else 0.")
@@ -222,6 +233,8 @@ struct Metrics::Impl {
     last_received_g = &last_received.Add(by_topic);
     state_bytes_g = &state_bytes.Add({});
     state_write_failures_c = &state_write_failures.Add({});
+    tls_handshake_failures_c = &tls_handshake_failures.Add({});
+    rejected_connections_c = &rejected_connections.Add({});
     kafka_up_g = &kafka_up.Add({});
     brokers_g = &brokers.Add({});
     build_info.Add({{"version", OrUnknown(version)}, {"librdkafka", OrUnknown(librdkafka)}}).Set(1);
@@ -277,6 +290,8 @@ struct Metrics::Impl {
   Family<Gauge>& last_received;
   Family<Gauge>& state_bytes;
   Family<Counter>& state_write_failures;
+  Family<Counter>& tls_handshake_failures;
+  Family<Counter>& rejected_connections;
   Family<Gauge>& kafka_up;
   Family<Gauge>& brokers;
   Family<Gauge>& broker_leads;
@@ -292,6 +307,8 @@ struct Metrics::Impl {
   Gauge* last_received_g = nullptr;
   Gauge* state_bytes_g = nullptr;
   Counter* state_write_failures_c = nullptr;
+  Counter* tls_handshake_failures_c = nullptr;
+  Counter* rejected_connections_c = nullptr;
   Gauge* kafka_up_g = nullptr;
   Gauge* brokers_g = nullptr;
 
@@ -459,6 +476,14 @@ double Metrics::LastKafkaActivitySeconds() const {
 }
 
 void Metrics::StateWriteFailed() { impl_->state_write_failures_c->Increment(); }
+
+void Metrics::SetListenerTotals(uint64_t tls_handshake_failures, uint64_t rejected_connections) {
+  Guarded([&] {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    RaiseTo(*impl_->tls_handshake_failures_c, tls_handshake_failures);
+    RaiseTo(*impl_->rejected_connections_c, rejected_connections);
+  });
+}
 
 void Metrics::SetBrokerLeadsCanaryPartition(int32_t broker, bool leads) {
   Guarded([&] {

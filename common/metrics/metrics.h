@@ -150,6 +150,10 @@ class Metrics {
   /// Not a gauge of "state broken": the store recovers on its own when space
   /// returns, and a counter lets an alert see failures between two scrapes.
   void StateWriteFailed();
+  /// The TLS listener's totals since start (TlsFront's counters, copied on
+  /// each scrape): kcanary_listener_tls_handshake_failures_total and
+  /// kcanary_listener_rejected_connections_total. A lower total is ignored.
+  void SetListenerTotals(uint64_t tls_handshake_failures, uint64_t rejected_connections);
   /// kcanary_config_check_passing{topic,check} (SPEC §5, §6): 1 if the
   /// durability check passes. Appears on first use, not at 0, because 0 would
   /// read as a failing check before the first audit ran.

@@ -89,6 +89,14 @@ TEST_F(TlsListenerTest, ServesVerifiedTlsWithBasicAuthAndNothingInTheClear) {
   const HttpReply plain = HttpGet(port, "/healthz", 3000);
   EXPECT_EQ(plain.status, -1) << plain.headers << plain.body;
   EXPECT_EQ(plain.body.find("ok"), std::string::npos);
+  // ... and it is counted: the failed handshake, in the listener's counter.
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        const auto after = TlsGet(port, dir_.Sub("ca.pem"), "/metrics", kAuthHeader);
+        return SumOf(ParseMetrics(after.body), "kcanary_listener_tls_handshake_failures_total") >=
+               1;
+      },
+      10s));
 
   // SIGTERM with a connection open (mid-handshake) still stops cleanly.
   const int open = ConnectLoopback(port);

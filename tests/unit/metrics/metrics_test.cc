@@ -145,6 +145,8 @@ const std::map<std::string, std::string> kEagerFamilies = {
     {"kcanary_last_received_timestamp_seconds", "gauge"},
     {"kcanary_state_bytes", "gauge"},
     {"kcanary_state_write_failures_total", "counter"},
+    {"kcanary_listener_tls_handshake_failures_total", "counter"},
+    {"kcanary_listener_rejected_connections_total", "counter"},
     {"kcanary_kafka_up", "gauge"},
     {"kcanary_brokers", "gauge"},
     {"kcanary_build_info", "gauge"},
@@ -229,6 +231,8 @@ TEST(MetricsTest, KnownSeriesExportedAtZero) {
   EXPECT_EQ(Value(s, Series("kcanary_last_received_timestamp_seconds", T())), 0.0);
   EXPECT_EQ(Value(s, "kcanary_state_bytes"), 0.0);
   EXPECT_EQ(Value(s, "kcanary_state_write_failures_total"), 0.0);
+  EXPECT_EQ(Value(s, "kcanary_listener_tls_handshake_failures_total"), 0.0);
+  EXPECT_EQ(Value(s, "kcanary_listener_rejected_connections_total"), 0.0);
   EXPECT_EQ(Value(s, "kcanary_kafka_up"), 0.0);
   EXPECT_EQ(Value(s, "kcanary_brokers"), 0.0);
   EXPECT_EQ(Value(s, Series("kcanary_build_info", {{"version", "1.2.3"}, {"librdkafka", "2.0.2"}})),
@@ -437,6 +441,22 @@ TEST(MetricsTest, MessagesAckedOfABatchEqualOneByOne) {
   EXPECT_EQ(Value(s, Series("kcanary_produce_latency_seconds_bucket", T(), "0.001")), 3.0);
   EXPECT_EQ(Value(s, Series("kcanary_produce_latency_seconds_count", T())), 10.0);
   EXPECT_EQ(Value(s, Series("kcanary_last_acked_timestamp_seconds", T())), 1e9);
+}
+
+// Copied from the TLS front end's own counters on each scrape: they only
+// move up, and a stale lower total changes nothing.
+TEST(MetricsTest, ListenerTotalsFollowTheTlsFrontEnd) {
+  Metrics m(kTopic, "v", "l");
+  m.SetListenerTotals(3, 1);
+  m.SetListenerTotals(2, 1);
+  m.SetListenerTotals(5, 4);
+  Scrape s = Parse(m.Serialize());
+  EXPECT_EQ(Value(s, "kcanary_listener_tls_handshake_failures_total"), 5.0);
+  EXPECT_EQ(Value(s, "kcanary_listener_rejected_connections_total"), 4.0);
+  m.SetListenerTotals(1, 0);
+  s = Parse(m.Serialize());
+  EXPECT_EQ(Value(s, "kcanary_listener_tls_handshake_failures_total"), 5.0);
+  EXPECT_EQ(Value(s, "kcanary_listener_rejected_connections_total"), 4.0);
 }
 
 TEST(MetricsTest, Gauges) {
