@@ -426,8 +426,9 @@ nlohmann::json Service::StatusObject() {
   j["ready"] = ready();
   j["consuming"] = consuming();
   j["producing"] = canary_ && canary_->ready();
-  // Each failed write also skipped an offset commit (see the verifier).
-  j["state_write_failures"] = verifier_ ? verifier_->store_failures() : 0;
+  // The canary's and the verifier's, as kcanary_state_write_failures_total:
+  // each held back an offset commit (verifier) or a round of sends (canary).
+  j["state_write_failures"] = metrics_->StateWriteFailures();
   if (canary_) {
     char run[17];
     std::snprintf(run, sizeof(run), "%016llx", static_cast<unsigned long long>(canary_->run_id()));

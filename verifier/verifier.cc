@@ -262,7 +262,6 @@ void Verifier::HandleOutOfRange(int32_t partition) {
 
 bool Verifier::StoreStates(const std::set<int32_t>& partitions) {
   if (Status s = StoreDetectorStates(*hub_, keys_, *store_, partitions); !s.ok()) {
-    ++store_failures_;
     metrics_->StateWriteFailed();
     store_failure_log_.Failed(s);
     return false;

@@ -71,8 +71,6 @@ class Verifier {
   /// Stores every partition's detector state (e.g. after the canary's last
   /// outcomes reached the detector at shutdown). Call after Run() returned.
   void StoreAll();
-  /// Number of failed state-store writes since start (each one skips a commit).
-  uint64_t store_failures() const { return store_failures_.load(); }
 
  private:
   Verifier(VerifierOptions options, StateStore* store, Metrics* metrics, DetectorHub* hub);
@@ -118,7 +116,6 @@ class Verifier {
   mutable std::mutex lag_mu_;
   std::map<int32_t, int64_t> lag_;
   std::atomic<bool> ready_{false};
-  std::atomic<uint64_t> store_failures_{0};
   WriteFailureLog store_failure_log_{"verifier", "offsets not committed"};
 };
 

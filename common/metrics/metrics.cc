@@ -477,6 +477,10 @@ double Metrics::LastKafkaActivitySeconds() const {
 
 void Metrics::StateWriteFailed() { impl_->state_write_failures_c->Increment(); }
 
+uint64_t Metrics::StateWriteFailures() const {
+  return static_cast<uint64_t>(impl_->state_write_failures_c->Value());
+}
+
 void Metrics::SetListenerTotals(uint64_t tls_handshake_failures, uint64_t rejected_connections) {
   Guarded([&] {
     std::lock_guard<std::mutex> lock(impl_->mu);

@@ -150,6 +150,8 @@ class Metrics {
   /// Not a gauge of "state broken": the store recovers on its own when space
   /// returns, and a counter lets an alert see failures between two scrapes.
   void StateWriteFailed();
+  /// kcanary_state_write_failures_total's value (/status shows it).
+  uint64_t StateWriteFailures() const;
   /// The TLS listener's totals since start (TlsFront's counters, copied on
   /// each scrape): kcanary_listener_tls_handshake_failures_total and
   /// kcanary_listener_rejected_connections_total. A lower total is ignored.

@@ -26,6 +26,8 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "app/embedded_cluster.h"
 #include "app/service.h"
 #include "tests/integration/support/it_support.h"
@@ -131,6 +133,10 @@ class DiskFullTest : public ::testing::Test {
     EXPECT_EQ(Committed(), committed)
         << "offsets of receipts that were never stored were committed";
     EXPECT_GT(Failures(), failures_before);
+    const std::string status = HttpGet(verifier_port_, "/status").body;
+    const nlohmann::json j = nlohmann::json::parse(status, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << status;
+    EXPECT_GT(j.value("state_write_failures", 0.0), failures_before) << status;
     EXPECT_TRUE(verifier.running());
     EXPECT_EQ(HttpGet(verifier_port_, "/healthz").status, 200);
   }

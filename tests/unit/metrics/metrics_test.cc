@@ -481,6 +481,7 @@ TEST(MetricsTest, Gauges) {
   EXPECT_EQ(Value(s, Series("kcanary_broker_leads_canary_partition", {{"broker", "2"}})), 0.0);
   EXPECT_EQ(Value(s, "kcanary_state_bytes"), 5'000'000'000.0);
   EXPECT_EQ(Value(s, "kcanary_state_write_failures_total"), 2.0);
+  EXPECT_EQ(m.StateWriteFailures(), 2u);
   EXPECT_EQ(Value(s, Series("kcanary_config_check_passing",
                             {{"topic", "orders"}, {"check", "replication_factor"}})),
             0.0);
