@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/http/openssl_owned.h"
+
 namespace kcanary {
 namespace {
 
@@ -28,14 +30,7 @@ constexpr const char* kTls12Ciphers =
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
-struct Freer {
-  void operator()(X509* p) const { X509_free(p); }
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-  void operator()(BIO* p) const { BIO_free(p); }
-  void operator()(SSL_CTX* p) const { SSL_CTX_free(p); }
-};
-template <typename T>
-using Owned = std::unique_ptr<T, Freer>;
+using openssl::Owned;
 
 // A file's bytes; the key's are wiped on destruction.
 class FileBytes {

@@ -16,6 +16,8 @@
 #include <memory>
 #include <vector>
 
+#include "common/http/openssl_owned.h"
+
 namespace kcanary {
 namespace {
 
@@ -27,10 +29,6 @@ constexpr std::size_t kBufferBytes = 16 * 1024;
 // closing. Closing a socket with unread input sends a reset, which can make
 // the client drop the tail of an answer it has not read yet.
 constexpr std::chrono::milliseconds kLingerTime{1'000};
-
-struct SslFree {
-  void operator()(SSL* ssl) const { SSL_free(ssl); }
-};
 
 class Fd {
  public:
@@ -293,7 +291,7 @@ void CloseGently(SSL* ssl, int client_fd, int stop_fd) {
 RelayOutcome RelayTlsConnection(ssl_ctx_st* ctx, int client_fd, int inner_port, int stop_fd,
                                 const std::atomic<bool>& stopping, RelayTimeouts timeouts) {
   try {
-    std::unique_ptr<SSL, SslFree> ssl(SSL_new(ctx));
+    openssl::Owned<SSL> ssl(SSL_new(ctx));
     if (ssl == nullptr || SSL_set_fd(ssl.get(), client_fd) != 1) {
       return {RelayEnd::kError, SslReason(SSL_ERROR_SSL, 0)};
     }

@@ -19,18 +19,12 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/http/openssl_owned.h"
+
 namespace kcanary::testing {
 namespace {
 
-struct Freer {
-  void operator()(X509* p) const { X509_free(p); }
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-  void operator()(BIO* p) const { BIO_free(p); }
-  void operator()(SSL_CTX* p) const { SSL_CTX_free(p); }
-  void operator()(SSL* p) const { SSL_free(p); }
-};
-template <typename T>
-using Owned = std::unique_ptr<T, Freer>;
+using openssl::Owned;
 
 void Check(bool ok, const char* what) {
   if (ok) return;
