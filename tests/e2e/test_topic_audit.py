@@ -151,9 +151,15 @@ def test_periodic_audit_retries_soon_what_it_could_not_judge(cluster, workdir):
         f.result(30)
     acl_filter = AclBindingFilter(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, None,
                                   None, AclOperation.ANY, AclPermissionType.ANY)
-    k = Kcanary("run", cluster.bootstrap, topic, workdir, ["--manage-topic=false"],
-                name="run-" + topic)
+    k = None
     try:
+        def denied():
+            _, rows, _ = audit_json(cluster, "-t", topic)
+            return rows[(topic, "min_insync_replicas")]["result"] == "UNKNOWN"
+        wait_for(denied, 30, 1, "the ACL to deny DescribeConfigs")
+        k = Kcanary("run", cluster.bootstrap, topic, workdir, ["--manage-topic=false"],
+                    name="run-" + topic)
+
         def checks():
             return {dict(l)["check"]: v for (n, l), v in k.metric_map().items()
                     if n == "kcanary_config_check_passing"}
@@ -170,7 +176,8 @@ def test_periodic_audit_retries_soon_what_it_could_not_judge(cluster, workdir):
         # retried 5 s, then 10 s after a partial audit (a minute before the fix)
         assert waited < 25, "checks made %.0f s after DescribeConfigs was allowed" % waited
     finally:
-        k.stop()
+        if k is not None:
+            k.stop()
         for f in cluster.admin().delete_acls([acl_filter]).values():
             f.result(30)
 
