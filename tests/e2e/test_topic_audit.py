@@ -7,6 +7,7 @@ so everything is allowed except what a test denies with an ACL (the audit's
 
     python3 -m pytest -q tests/e2e/test_topic_audit.py     # from the repo root
 """
+import contextlib
 import json
 import os
 import re
@@ -74,6 +75,47 @@ def layout(cluster, topic):
     return {p: (pm.leader, list(pm.replicas)) for p, pm in md.partitions.items()}
 
 
+def config_checks(k):
+    """kcanary_config_check_passing of a running kcanary: {check: value}."""
+    return {dict(l)["check"]: v for (n, l), v in k.metric_map().items()
+            if n == "kcanary_config_check_passing"}
+
+
+def every_config_check(k):
+    """config_checks(k) once it has all 7 (topic and client) checks, else None."""
+    got = config_checks(k)
+    return got if len(got) == len(TOPIC_CHECKS + CLIENT_CHECKS) else None
+
+
+@contextlib.contextmanager
+def describe_configs_denied(cluster, topic, allowed):
+    """ACLs on `topic` for the anonymous user: `allowed` allowed, DescribeConfigs
+    denied (deny wins); removed on exit."""
+    from confluent_kafka.admin import (AclBinding, AclBindingFilter, AclOperation,
+                                       AclPermissionType, ResourcePatternType, ResourceType)
+    acls = [AclBinding(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, "User:ANONYMOUS",
+                       "*", op, perm)
+            for op, perm in ((allowed, AclPermissionType.ALLOW),
+                             (AclOperation.DESCRIBE_CONFIGS, AclPermissionType.DENY))]
+    for f in cluster.admin().create_acls(acls).values():
+        f.result(30)
+    acl_filter = AclBindingFilter(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, None,
+                                  None, AclOperation.ANY, AclPermissionType.ANY)
+    removed = False
+
+    def allow():
+        """Removes the ACLs before the block ends."""
+        nonlocal removed
+        for f in cluster.admin().delete_acls([acl_filter]).values():
+            f.result(30)
+        removed = True
+    try:
+        yield allow
+    finally:
+        if not removed:
+            allow()
+
+
 # ------------------------------------------------------------ topic management
 def test_canary_topic_created_covering_every_broker_then_a_joining_one(cluster, workdir):
     """kcanary run creates the missing canary topic: rf 3, min.isr 2, one
@@ -96,12 +138,8 @@ def test_canary_topic_created_covering_every_broker_then_a_joining_one(cluster, 
             return m.get(("kcanary_brokers", ())) == 3 and all(leads(m, b) == 1 for b in (1, 2, 3))
         wait_for(covered, 30, 0.5, "kcanary_broker_leads_canary_partition 1 for brokers 1-3")
 
-        def audited():
-            m = k.metric_map()
-            got = {dict(l)["check"]: v for (n, l), v in m.items()
-                   if n == "kcanary_config_check_passing"}
-            return got if len(got) == 7 else None
-        checks = wait_for(audited, 30, 0.5, "the periodic audit in kcanary_config_check_passing")
+        checks = wait_for(lambda: every_config_check(k), 30, 0.5,
+                          "the periodic audit in kcanary_config_check_passing")
         assert set(checks) == set(TOPIC_CHECKS + CLIENT_CHECKS)
         assert all(v == 1 for v in checks.values()), checks
 
@@ -138,48 +176,32 @@ def test_periodic_audit_retries_soon_what_it_could_not_judge(cluster, workdir):
     so new that the broker asked does not know it) is left out of
     kcanary_config_check_passing, and made within seconds once it can be:
     not at the next one-minute audit."""
-    from confluent_kafka.admin import (AclBinding, AclBindingFilter, AclOperation,
-                                       AclPermissionType, ResourcePatternType, ResourceType)
+    from confluent_kafka.admin import AclOperation
     topic = "tm-audit-retry"
     cluster.create_topic(topic, replica_assignment=[[1, 2, 3], [2, 3, 1], [3, 1, 2]],
                          configs={"min.insync.replicas": 2})
-    acls = [AclBinding(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, "User:ANONYMOUS",
-                       "*", op, perm)
-            for op, perm in ((AclOperation.ALL, AclPermissionType.ALLOW),  # write, read too
-                             (AclOperation.DESCRIBE_CONFIGS, AclPermissionType.DENY))]
-    for f in cluster.admin().create_acls(acls).values():
-        f.result(30)
-    acl_filter = AclBindingFilter(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, None,
-                                  None, AclOperation.ANY, AclPermissionType.ANY)
-    k = None
-    try:
+    # ALL: the canary writes and the verifier reads there too
+    with describe_configs_denied(cluster, topic, AclOperation.ALL) as allow:
         def denied():
             _, rows, _ = audit_json(cluster, "-t", topic)
             return rows[(topic, "min_insync_replicas")]["result"] == "UNKNOWN"
         wait_for(denied, 30, 1, "the ACL to deny DescribeConfigs")
         k = Kcanary("run", cluster.bootstrap, topic, workdir, ["--manage-topic=false"],
                     name="run-" + topic)
-
-        def checks():
-            return {dict(l)["check"]: v for (n, l), v in k.metric_map().items()
-                    if n == "kcanary_config_check_passing"}
-        # judged without the topic's configs: its layout and kcanary's clients
-        judged = wait_for(lambda: checks() or None, 60, 0.5, "a first (partial) audit")
-        assert set(judged) == {"replication_factor"} | set(CLIENT_CHECKS), judged
-        for f in cluster.admin().delete_acls([acl_filter]).values():
-            f.result(30)
-        t_allowed = time.monotonic()
-        every = wait_for(lambda: (lambda c: c if len(c) == 7 else None)(checks()), 40, 0.5,
-                         "the checks that need DescribeConfigs")
-        waited = time.monotonic() - t_allowed
-        assert all(v == 1 for v in every.values()), every
-        # retried 5 s, then 10 s after a partial audit (a minute before the fix)
-        assert waited < 25, "checks made %.0f s after DescribeConfigs was allowed" % waited
-    finally:
-        if k is not None:
+        try:
+            # judged without the topic's configs: its layout and kcanary's clients
+            judged = wait_for(lambda: config_checks(k) or None, 60, 0.5, "a first (partial) audit")
+            assert set(judged) == {"replication_factor"} | set(CLIENT_CHECKS), judged
+            allow()
+            t_allowed = time.monotonic()
+            every = wait_for(lambda: every_config_check(k), 40, 0.5,
+                             "the checks that need DescribeConfigs")
+            waited = time.monotonic() - t_allowed
+            assert all(v == 1 for v in every.values()), every
+            # retried 5 s, then 10 s after a partial audit (a minute before the fix)
+            assert waited < 25, "checks made %.0f s after DescribeConfigs was allowed" % waited
+        finally:
             k.stop()
-        for f in cluster.admin().delete_acls([acl_filter]).values():
-            f.result(30)
 
 
 def test_unmanaged_topic_is_left_alone(cluster, workdir):
@@ -300,18 +322,11 @@ def test_audit_bad_input_gets_a_clear_message(cluster, audit_topics):
 
 
 def test_audit_describe_configs_denied_is_unknown_not_a_crash(cluster, audit_topics):
-    from confluent_kafka.admin import (AclBinding, AclBindingFilter, AclOperation,
-                                       AclPermissionType, ResourcePatternType, ResourceType)
+    from confluent_kafka.admin import AclOperation
     topic = "audit-denied"
     cluster.create_topic(topic, replica_assignment=[[1, 2, 3]],
                          configs={"min.insync.replicas": 2})
-    acls = [AclBinding(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, "User:ANONYMOUS",
-                       "*", op, perm)
-            for op, perm in ((AclOperation.DESCRIBE, AclPermissionType.ALLOW),
-                             (AclOperation.DESCRIBE_CONFIGS, AclPermissionType.DENY))]
-    for f in cluster.admin().create_acls(acls).values():
-        f.result(30)
-    try:
+    with describe_configs_denied(cluster, topic, AclOperation.DESCRIBE):
         def denied():
             rc, rows, _ = audit_json(cluster, "-t", "audit-safe", "--topics", topic)
             r = rows.get((topic, "min_insync_replicas"))
@@ -322,8 +337,3 @@ def test_audit_describe_configs_denied_is_unknown_not_a_crash(cluster, audit_top
         assert "DescribeConfigs" in row["value"], row
         # the layout still comes from metadata
         assert rows[(topic, "replication_factor")]["result"] == "PASS"
-    finally:
-        flt = AclBindingFilter(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, None,
-                               None, AclOperation.ANY, AclPermissionType.ANY)
-        for f in cluster.admin().delete_acls([flt]).values():
-            f.result(30)
