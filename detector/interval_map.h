@@ -68,9 +68,9 @@ class IntervalMap {
     // in place is what erasing nothing, inserting and coalescing would do,
     // without allocating and freeing a node per record.
     if (!runs_.empty()) {
-      auto& [last_start, last] = *runs_.rbegin();
-      if (last_start + last.length == start && last.first.Advanced(last.length) == first) {
-        last.length += length;
+      auto last = std::prev(runs_.end());
+      if (Continues(*last, start, first)) {
+        last->second.length += length;
         return;
       }
     }
@@ -144,19 +144,24 @@ class IntervalMap {
                        Entry{end - key, it->second.first.Advanced(key - start)});
   }
 
+  // Whether a run starting at `start` with value `first` continues `run`
+  // (begins where it ends, with the value it would have there).
+  static bool Continues(const typename Map::value_type& run, int64_t start, const V& first) {
+    return run.first + run.second.length == start &&
+           run.second.first.Advanced(run.second.length) == first;
+  }
+
   void Coalesce(typename Map::iterator it) {
     if (it != runs_.begin()) {
       auto prev = std::prev(it);
-      if (prev->first + prev->second.length == it->first &&
-          prev->second.first.Advanced(prev->second.length) == it->second.first) {
+      if (Continues(*prev, it->first, it->second.first)) {
         prev->second.length += it->second.length;
         runs_.erase(it);
         it = prev;
       }
     }
     auto next = std::next(it);
-    if (next != runs_.end() && it->first + it->second.length == next->first &&
-        it->second.first.Advanced(it->second.length) == next->second.first) {
+    if (next != runs_.end() && Continues(*it, next->first, next->second.first)) {
       it->second.length += next->second.length;
       runs_.erase(next);
     }
