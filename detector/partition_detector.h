@@ -99,6 +99,12 @@ class PartitionDetector {
   /// Footprint figures, for tests and /status.
   size_t ReadRuns() const { return reads_.run_count(); }
   size_t PendingChecks() const { return pending_.size(); }
+  /// Whether sequence `seq` of `run_id` was counted `received` (and its
+  /// history is still kept). For tests that name what a count misses.
+  bool WasReceived(uint64_t run_id, int64_t seq) const {
+    auto it = streams_.find(run_id);
+    return it != streams_.end() && InfoOf(it->second, seq).received();
+  }
   /// Highest sequence read so far, per run.
   std::map<uint64_t, int64_t> LastSequences() const {
     std::map<uint64_t, int64_t> last;

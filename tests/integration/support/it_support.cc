@@ -558,6 +558,7 @@ Expected Expect(const std::vector<LogRecord>& log, int32_t partition, uint64_t r
     int& n = copies[key];
     if (n == 0) {
       ++e.counts.received;
+      e.first_offset[key] = r.offset;
       auto it = max_seq.find(run);
       if (it != max_seq.end() && seq < it->second) ++e.counts.reordered;
     } else if (n == 1) {
@@ -622,6 +623,28 @@ Expected Expect(const std::vector<LogRecord>& log, int32_t partition, uint64_t r
   return e;
 }
 
+namespace {
+
+// Names the first records of the log that the detector never counted
+// received, so a short `received` count says which reads went missing.
+std::string NotReceived(DetectorHub& hub, int32_t partition, const Expected& e) {
+  std::string out;
+  size_t missing = 0;
+  hub.With(partition, [&](PartitionDetector& d) {
+    for (const auto& [key, offset] : e.first_offset) {
+      if (d.WasReceived(key.first, key.second)) continue;
+      if (++missing <= 20) {
+        out += "\n  not received: run " + std::to_string(key.first) + " seq " +
+               std::to_string(key.second) + " at offset " + std::to_string(offset);
+      }
+    }
+  });
+  if (missing > 20) out += "\n  ... " + std::to_string(missing - 20) + " more";
+  return out;
+}
+
+}  // namespace
+
 Expected CheckAgainstGroundTruth(DetectorHub& hub, const std::string& bootstrap,
                                  const std::string& topic, const std::string& canary_state_dir,
                                  const std::string& ns) {
@@ -649,7 +672,8 @@ Expected CheckAgainstGroundTruth(DetectorHub& hub, const std::string& bootstrap,
     if (got.recovered < want.recovered && want.recovered - got.recovered <= e.restart_recovered) {
       want.recovered = got.recovered;
     }
-    EXPECT_EQ(Describe(got), Describe(want)) << "partition " << p << " (detector vs ground truth)";
+    EXPECT_EQ(Describe(got), Describe(want))
+        << "partition " << p << " (detector vs ground truth)" << NotReceived(hub, p, e);
     total.counts += e.counts;
     total.acked += e.acked;
     total.acked_not_at_offset += e.acked_not_at_offset;
