@@ -147,8 +147,10 @@ void TlsFront::AcceptLoop() {
 
 void TlsFront::Accepted(int fd, const std::string& peer) {
   if (active_.load() >= limits_.max_connections) {
-    ::close(fd);
+    // Counted before the close, here and below: a client that sees its
+    // connection closed then finds it in the counter.
     NoteRejected();
+    ::close(fd);
     return;
   }
   active_.fetch_add(1);
@@ -165,8 +167,8 @@ void TlsFront::Accepted(int fd, const std::string& peer) {
   } catch (...) {
     // No memory or no thread for it: drop this client, keep serving.
     active_.fetch_sub(1);
-    ::close(fd);
     NoteRejected();
+    ::close(fd);
   }
 }
 
@@ -182,11 +184,14 @@ void TlsFront::Serve(int fd, const std::string& peer, Connection* self) {
 
   const RelayOutcome outcome = RelayTlsConnection(context_->get(), fd, inner_port_, stop_pipe_[0],
                                                   stopping_, limits_.timeouts);
+  // Counted before the close, like a rejection.
+  const bool handshake_failed =
+      outcome.end == RelayEnd::kHandshakeFailed || outcome.end == RelayEnd::kHandshakeTimeout;
+  if (handshake_failed) handshake_failures_.fetch_add(1);
   ::close(fd);
   switch (outcome.end) {
     case RelayEnd::kHandshakeFailed:
     case RelayEnd::kHandshakeTimeout:
-      handshake_failures_.fetch_add(1);
       NoteFailure(peer, outcome);
       break;
     case RelayEnd::kInnerUnavailable:
