@@ -533,7 +533,6 @@ Expected Expect(const std::vector<LogRecord>& log, int32_t partition, uint64_t r
                 const state::CanaryPartitionState& canary) {
   Expected e;
   std::map<std::pair<uint64_t, int64_t>, int> copies;
-  std::map<int64_t, std::pair<uint64_t, int64_t>> at;
   std::map<uint64_t, int64_t> max_seq;
   const auto next = static_cast<int64_t>(canary.next_sequence());
   for (const LogRecord& r : log) {
@@ -558,14 +557,13 @@ Expected Expect(const std::vector<LogRecord>& log, int32_t partition, uint64_t r
     int& n = copies[key];
     if (n == 0) {
       ++e.counts.received;
-      e.first_offset[key] = r.offset;
       auto it = max_seq.find(run);
       if (it != max_seq.end() && seq < it->second) ++e.counts.reordered;
     } else if (n == 1) {
       ++e.counts.duplicated;
     }
     ++n;
-    at[r.offset] = key;
+    e.at_offset[r.offset] = key;
     auto [it, inserted] = max_seq.emplace(run, seq);
     if (!inserted) it->second = std::max(it->second, seq);
   }
@@ -589,8 +587,8 @@ Expected Expect(const std::vector<LogRecord>& log, int32_t partition, uint64_t r
           ++e.acked;
           if (!present) ++e.counts.lost;
           if (o.first_offset() >= 0) {
-            auto it = at.find(o.first_offset() + (seq - first));
-            if (it == at.end() || it->second != std::make_pair(run_id, seq)) {
+            auto it = e.at_offset.find(o.first_offset() + (seq - first));
+            if (it == e.at_offset.end() || it->second != std::make_pair(run_id, seq)) {
               ++e.acked_not_at_offset;
             }
           }
@@ -631,7 +629,7 @@ std::string NotReceived(DetectorHub& hub, int32_t partition, const Expected& e) 
   std::string out;
   size_t missing = 0;
   hub.With(partition, [&](PartitionDetector& d) {
-    for (const auto& [key, offset] : e.first_offset) {
+    for (const auto& [offset, key] : e.at_offset) {
       if (d.WasReceived(key.first, key.second)) continue;
       if (++missing <= 20) {
         out += "\n  not received: run " + std::to_string(key.first) + " seq " +

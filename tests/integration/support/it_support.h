@@ -156,9 +156,8 @@ struct Expected {
   // detector in the killed canary's process may rightly know them acked.
   uint64_t restart_recovered = 0;
   std::string problem;  // non-empty: the reports do not cover every sequence
-  // Where each (run, sequence) in the log was first found, for naming the
-  // records a detector's count misses.
-  std::map<std::pair<uint64_t, int64_t>, int64_t> first_offset;
+  // The canary record (run, sequence) at each offset of the partition.
+  std::map<int64_t, std::pair<uint64_t, int64_t>> at_offset;
 };
 /// `log` may hold every partition; only `partition`'s records are used.
 /// `canary` is the stored state of that partition, `run_id` the canary's run.
