@@ -9,16 +9,21 @@
 - wait_rusage(): waits for a child and returns its exit code and ru_maxrss
   (the kernel's exact peak RSS of that process, as VmHWM just before exit).
 - row(): one result row with medians over the runs.
+- kcanary_on_new_topic(): `kcanary run` on a fresh topic of a real cluster.
 
 Nothing here starts a process it does not also know how to stop; the callers
 kill what they start in `finally` blocks.
 """
+import contextlib
 import datetime
+import itertools
 import json
 import os
 import signal
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -185,3 +190,34 @@ def kill_quietly(proc):
             proc.wait(10)
     except (OSError, subprocess.TimeoutExpired, ChildProcessError):
         pass
+
+
+_topic_numbers = itertools.count(1)
+
+
+@contextlib.contextmanager
+def kcanary_on_new_topic(cluster, name, partitions, rate, extra=(), binary=None, keep=False):
+    """`kcanary run` (tests/e2e Kcanary; `binary` default: this tree's build)
+    on a new topic of `cluster` with `partitions`, replication factor 3 and
+    min.insync.replicas 2, at `rate` records/s per partition, in a new work
+    dir. On exit kcanary is stopped, the topic deleted and, unless `keep`,
+    the work dir removed."""
+    from kcanary_proc import Kcanary  # tests/e2e, on the callers' sys.path
+    wd = tempfile.mkdtemp(prefix="kcanary-bench-%s-" % name)
+    topic = "%s-%d-%d" % (name, os.getpid(), next(_topic_numbers))
+    k = None
+    try:
+        cluster.create_topic(topic, partitions=partitions, replication_factor=3,
+                             configs={"min.insync.replicas": "2"}, timeout=60)
+        k = Kcanary("run", cluster.bootstrap, topic, wd, binary=binary,
+                    extra=["--rate", str(rate), "--manage-topic=false"] + list(extra))
+        yield k
+    finally:
+        if k is not None:
+            k.stop()
+        try:
+            cluster.delete_topic(topic)
+        except Exception as e:  # the cluster goes away at the end anyway
+            print("delete topic %s: %s" % (topic, e), flush=True)
+        if not keep:
+            shutil.rmtree(wd, ignore_errors=True)

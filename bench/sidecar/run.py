@@ -165,25 +165,9 @@ def run_mock(args, i):
 
 
 def run_real(args, cluster, i):
-    wd = tempfile.mkdtemp(prefix="kcanary-bench-sidecar-")
-    topic = "sidecar-%d-%d" % (os.getpid(), i)
-    k = None
-    try:
-        cluster.create_topic(topic, partitions=args.partitions, replication_factor=3,
-                             configs={"min.insync.replicas": "2"}, timeout=60)
-        k = Kcanary("run", cluster.bootstrap, topic, wd,
-                    extra=["--rate", str(args.rate), "--manage-topic=false"]
-                    + shlex.split(args.extra))
+    with benchutil.kcanary_on_new_topic(cluster, "sidecar", args.partitions, args.rate,
+                                        extra=shlex.split(args.extra), keep=args.keep) as k:
         return measure(k, args, "real run %d" % i)
-    finally:
-        if k is not None:
-            k.stop()
-        try:
-            cluster.delete_topic(topic)
-        except Exception as e:  # the cluster goes away at the end anyway
-            log("delete topic %s: %s" % (topic, e))
-        if not args.keep:
-            shutil.rmtree(wd, ignore_errors=True)
 
 
 def rows_for(platform, results, args):

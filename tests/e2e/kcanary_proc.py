@@ -45,16 +45,18 @@ def parse_prometheus(text):
 class Kcanary:
     """One kcanary process (run, canary or verify) with its state dir and log,
     both named after `name` (default: the role) inside workdir. bootstrap
-    None: no -b (`kcanary run` on its embedded mock cluster)."""
+    None: no -b (`kcanary run` on its embedded mock cluster). binary: another
+    kcanary build (default KCANARY), for A/B benchmarks."""
 
-    def __init__(self, role, bootstrap, topic, workdir, extra=(), name=None):
+    def __init__(self, role, bootstrap, topic, workdir, extra=(), name=None, binary=None):
         name = name or role
         self.role = role
         self.state_dir = os.path.join(workdir, name + "-state")
         self.log_path = os.path.join(workdir, name + ".log")
         # a restarted process appends to the same log: look for its own lines only
         self._log_start = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
-        self.cmd = ([KCANARY, role] + (["-b", bootstrap] if bootstrap is not None else []) +
+        self.cmd = ([binary or KCANARY, role] +
+                    (["-b", bootstrap] if bootstrap is not None else []) +
                     ["-t", topic, "--state-dir", self.state_dir, "--listen", "127.0.0.1:0"] +
                     list(extra))
         self._log = open(self.log_path, "ab")
