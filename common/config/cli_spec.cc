@@ -92,7 +92,9 @@ constexpr std::array<OptionSpec, 18> kOptions = {{
      OptionKind::kValue, kRoles, [] { return std::string("kcanary-verifier-<topic>"); }, &SetGroup},
     {"", "--rate", "RECORDS/S",
      "Records per second per partition, > 0 and <= 1000000; fractions allowed "
-     "(0.1 = one record every 10 s).",
+     "(0.1 = one record every 10 s). Sent in rounds to at most 32 partitions a second: "
+     "with many partitions, a partition's records go out up to 20 at a time, at most 2 s "
+     "apart.",
      OptionKind::kValue, kProducing, [] { return FormatDouble(Config{}.rate); }, &SetRate},
     {"", "--message-size", "BYTES", "Size of each record value in bytes, 64 to 16777216 (16 MiB).",
      OptionKind::kValue, kProducing, [] { return std::to_string(Config{}.message_size); },
