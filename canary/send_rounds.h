@@ -19,11 +19,11 @@
 // a round's records come back to the verifier in a fetch response per
 // partition. Measured on the real 3-broker cluster at 64 partitions x 10
 // records/s: 14 % of a core with a round every 100 ms, 2.2 % with one a
-// second; in later A/B runs a round every 2 s cost a third less than one a
-// second (1.6 % against 2.3-2.6 %). So rounds send to at most
-// kPartitionSendsPerSecond partitions a second, yet never bunch more than
-// twenty records of one partition (records keep their per-partition spacing
-// to within a round; each is stamped when it is sent).
+// second; in later A/B runs (bench/sidecar/ab.py) a round every 2 s cost a
+// third less than one a second (1.56 % against 2.33 %). So rounds send to
+// at most kPartitionSendsPerSecond partitions a second, yet never bunch more
+// than twenty records of one partition (records keep their per-partition
+// spacing to within a round; each is stamped when it is sent).
 #pragma once
 
 #include <algorithm>
