@@ -30,7 +30,8 @@ REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
 
-from benchutil import CLK_TCK, cpu_ticks, kcanary_on_new_topic, median  # noqa: E402
+from benchutil import (CLK_TCK, cpu_ticks, kcanary_on_new_topic, median,  # noqa: E402
+                       thread_stats)
 from cluster import LocalKafkaCluster  # noqa: E402
 from kcanary_proc import KCANARY  # noqa: E402
 
@@ -39,39 +40,20 @@ def log(msg, t0=[time.monotonic()]):
     print("[%7.1fs] %s" % (time.monotonic() - t0[0], msg), flush=True)
 
 
-def thread_times(pid):
-    """{tid: (name, cpu ticks, voluntary context switches)} of live threads."""
-    out = {}
-    for tid in os.listdir("/proc/%d/task" % pid):
-        base = "/proc/%d/task/%s/" % (pid, tid)
-        try:
-            with open(base + "comm") as f:
-                name = f.read().strip()
-            with open(base + "stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            with open(base + "status") as f:
-                vol = next(int(line.split()[1]) for line in f
-                           if line.startswith("voluntary_ctxt_switches:"))
-        except (OSError, StopIteration):
-            continue  # the thread exited
-        out[tid] = (name, int(fields[11]) + int(fields[12]), vol)
-    return out
-
-
 def measure(binary, cluster, args):
     """One `kcanary run` of `binary`: {"total": %, "threads": {name: (%, wakes/s, n)}}."""
     with kcanary_on_new_topic(cluster, "ab", args.partitions, args.rate, binary=binary) as k:
         pid = k.proc.pid
         time.sleep(args.warmup)
-        before, ticks0, t0 = thread_times(pid), cpu_ticks(pid), time.monotonic()
+        before, ticks0, t0 = thread_stats(pid), cpu_ticks(pid), time.monotonic()
         time.sleep(args.duration)
-        after, ticks1, t1 = thread_times(pid), cpu_ticks(pid), time.monotonic()
+        after, ticks1, t1 = thread_stats(pid), cpu_ticks(pid), time.monotonic()
         if k.proc.poll() is not None:
             raise RuntimeError("kcanary exited during the run (rc %s)" % k.proc.returncode)
     seconds = t1 - t0
     threads = {}
-    for tid, (name, cpu, vol) in after.items():
-        _, cpu0, vol0 = before.get(tid, (name, 0, 0))
+    for tid, (name, cpu, vol, _) in after.items():
+        _, cpu0, vol0, _ = before.get(tid, (name, 0, 0, 0))
         t = threads.setdefault(name, [0, 0, 0])
         t[0] += cpu - cpu0
         t[1] += vol - vol0

@@ -3,6 +3,7 @@
 - machine(): the machine a result was measured on (nproc, CPU model, memory,
   kernel, librdkafka, Java, Kafka, kcanary commit).
 - write_results(): bench/results/<name>.json in the suite's common shape.
+- thread_stats(): CPU ticks and context switches of each live thread.
 - ProcSampler: samples a process's CPU time (utime+stime of /proc/PID/stat,
   which includes its exited threads) and VmRSS/VmHWM (/proc/PID/status)
   in a background thread, once per `interval` seconds.
@@ -78,12 +79,40 @@ def write_results(name, command, rows, machine_info, **extra):
 
 
 # ------------------------------------------------------------------ /proc
-def cpu_ticks(pid):
-    """utime + stime of the process (its exited threads included), in ticks."""
-    with open("/proc/%d/stat" % pid) as f:
+def _stat_ticks(path):
+    """utime + stime from a /proc .../stat file, in ticks."""
+    with open(path) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     # after "pid (comm)": state is fields[0]; utime = field 14 -> index 11
     return int(fields[11]) + int(fields[12])
+
+
+def cpu_ticks(pid):
+    """utime + stime of the process (its exited threads included), in ticks."""
+    return _stat_ticks("/proc/%d/stat" % pid)
+
+
+def thread_stats(pid):
+    """{tid: (name, cpu ticks, voluntary, involuntary context switches)} of
+    the process's live threads (a thread that exits meanwhile is left out)."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        base = "/proc/%d/task/%s/" % (pid, tid)
+        try:
+            with open(base + "comm") as f:
+                name = f.read().strip()
+            ticks = _stat_ticks(base + "stat")
+            switches = {}
+            with open(base + "status") as f:
+                for line in f:
+                    key, _, value = line.partition(":")
+                    if key in ("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"):
+                        switches[key] = int(value)
+        except OSError:
+            continue
+        out[tid] = (name, ticks, switches.get("voluntary_ctxt_switches", 0),
+                    switches.get("nonvoluntary_ctxt_switches", 0))
+    return out
 
 
 def mem_kib(pid):

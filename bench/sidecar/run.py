@@ -65,19 +65,8 @@ def totals(proc_like):
 def ctxt_switches(pid):
     """(voluntary, involuntary) context switches summed over live threads,
     and the thread count."""
-    vol = inv = n = 0
-    for tid in os.listdir("/proc/%d/task" % pid):
-        try:
-            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
-                for line in f:
-                    if line.startswith("voluntary_ctxt_switches:"):
-                        vol += int(line.split()[1])
-                    elif line.startswith("nonvoluntary_ctxt_switches:"):
-                        inv += int(line.split()[1])
-            n += 1
-        except OSError:
-            pass
-    return vol, inv, n
+    threads = benchutil.thread_stats(pid).values()
+    return sum(t[2] for t in threads), sum(t[3] for t in threads), len(threads)
 
 
 def measure(k, args, label):

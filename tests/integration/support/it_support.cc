@@ -624,7 +624,8 @@ Expected Expect(const std::vector<LogRecord>& log, int32_t partition, uint64_t r
 namespace {
 
 // Names the first records of the log that the detector never counted
-// received, so a short `received` count says which reads went missing.
+// received, so a short `received` count says which reads went missing (a
+// record the log holds twice is named at each of its offsets).
 std::string NotReceived(DetectorHub& hub, int32_t partition, const Expected& e) {
   std::string out;
   size_t missing = 0;
