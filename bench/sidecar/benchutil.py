@@ -35,7 +35,9 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 KIB_PER_MIB = 1024.0
 
 sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
 from machine import machine_info, median  # noqa: E402,F401  (bench/machine.py)
+from kcanary_proc import Kcanary  # noqa: E402  (tests/e2e)
 
 
 def machine(kafka_version=None):
@@ -231,7 +233,6 @@ def kcanary_on_new_topic(cluster, name, partitions, rate, extra=(), binary=None,
     min.insync.replicas 2, at `rate` records/s per partition, in a new work
     dir. On exit kcanary is stopped, the topic deleted and, unless `keep`,
     the work dir removed."""
-    from kcanary_proc import Kcanary  # tests/e2e, on the callers' sys.path
     wd = tempfile.mkdtemp(prefix="kcanary-bench-%s-" % name)
     topic = "%s-%d-%d" % (name, os.getpid(), next(_topic_numbers))
     k = None
