@@ -10,12 +10,18 @@
 #include <thread>
 #include <utility>
 
+#include <librdkafka/rdkafka.h>
+
 #include "app/audit_command.h"
 #include "app/service.h"
 #include "common/config/config.h"
 
 int main(int argc, char** argv) {
-  const kcanary::ParseResult parsed = kcanary::ParseCommandLine(argc, argv, KCANARY_VERSION);
+  // The librdkafka really linked (static, pinned in deps/librdkafka.pin),
+  // read from the library itself, as kcanary_build_info shows it.
+  const std::string version =
+      std::string(KCANARY_VERSION) + " (librdkafka " + rd_kafka_version_str() + ")";
+  const kcanary::ParseResult parsed = kcanary::ParseCommandLine(argc, argv, version);
   if (!parsed.config) {
     std::fputs(parsed.output.c_str(), parsed.exit_code == 0 ? stdout : stderr);
     return parsed.exit_code;

@@ -5,11 +5,14 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config clang-format
-  librdkafka-dev prometheus-cpp-dev librocksdb-dev libspdlog-dev
+  prometheus-cpp-dev librocksdb-dev libspdlog-dev
   libprotobuf-dev protobuf-compiler libgtest-dev libgmock-dev
   libcli11-dev nlohmann-json3-dev libcivetweb-dev zlib1g-dev
   # the listener's TLS (OpenSSL 3); the openssl tool for the README's example
   libssl-dev openssl
+  # librdkafka, built from Debian's source package (scripts/build-librdkafka.sh):
+  # the archive keyring that vouches for the source, and the libraries it links
+  debian-archive-keyring libsasl2-dev libzstd-dev liblz4-dev libcurl4-openssl-dev
   curl python3
   # the scrape flood test (tests/integration/binary/scrape_flood_test.cc)
   wrk

@@ -93,7 +93,8 @@ std::string TopLevelHelp(std::string_view version) {
              0) +
          "\nOptions:\n";
   out += "  -h, --help\n" + Wrap("Show help; after a command, that command's help.", 6);
-  out += "  --version\n" + Wrap("Show kcanary's version.", 6);
+  out += "  --version\n" +
+         Wrap("Show kcanary's version and that of the librdkafka linked into it.", 6);
   for (const OptionSpec& option : Options()) out += OptionHelp(option, /*show_commands=*/true);
   out += "\n" + PropertiesSection();
   return out;

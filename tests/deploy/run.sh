@@ -45,11 +45,15 @@ field() { dpkg-deb -f "$deb" "$1"; }
 [[ "$(field Maintainer)" =~ ^.+\ \<.+@.+\>$ ]] || fail "Maintainer '$(field Maintainer)' is not 'Name <email>'"
 [ -n "$(field Section)" ] || fail "no Section"
 [ -n "$(field Description)" ] || fail "no Description"
-# Depends comes from dpkg-shlibdeps: it must name the libraries kcanary links.
+# Depends comes from dpkg-shlibdeps: it must name the libraries kcanary links,
+# librdkafka's own (it is linked statically: deps/librdkafka.pin) among them,
+# and never Debian 12's librdkafka1 (2.0.2), which would be the wrong client.
 depends=$(field Depends)
-for lib in libc6 librdkafka1 librocksdb libprotobuf libcivetweb1 libprometheus-cpp-core; do
+for lib in libc6 librocksdb libprotobuf libcivetweb1 libprometheus-cpp-core \
+  libssl3 libsasl2-2 libzstd1 liblz4-1 libcurl4; do
   [[ "$depends" == *"$lib"* ]] || fail "Depends lacks $lib: $depends"
 done
+[[ "$depends" != *librdkafka* ]] || fail "Depends names a shared librdkafka: $depends"
 
 echo "== contents"
 listing=$(dpkg-deb -c "$deb")
@@ -97,6 +101,12 @@ dpkg_root -i "$deb" >"$tmp/dpkg.log" 2>&1 || { cat "$tmp/dpkg.log" >&2; fail "re
 
 echo "== installed binary"
 bin="$root/usr/bin/kcanary"
+# librdkafka is in the binary (deps/librdkafka.pin), not a shared library,
+# and --version names the one really linked.
+! ldd "$bin" | grep -q librdkafka || fail "kcanary links a shared librdkafka: $(ldd "$bin" | grep librdkafka)"
+rdkafka_version=$(sed -n 's/^LIBRDKAFKA_VERSION=//p' deps/librdkafka.pin)
+[ "$("$bin" --version)" = "kcanary $version (librdkafka $rdkafka_version)" ] ||
+  fail "kcanary --version says '$("$bin" --version)', want librdkafka $rdkafka_version"
 # Into a file, not a pipe: grep -q exits at the first match, and once the help
 # is longer than stdio's 4 KiB buffer kcanary's second write would die of
 # SIGPIPE, which pipefail reports as a failure.
