@@ -1,7 +1,8 @@
 """kcanary on a secured real Kafka cluster (issue 7): one 3-broker cluster
 (+1 controller) with extra client listeners next to PLAINTEXT, made by
 `deploy/local/kafka-cluster start --sasl-plain U:PW_FILE --sasl-scram U:PW_FILE
---ssl-dir DIR`: SASL_PLAINTEXT (PLAIN and SCRAM-SHA-512), SSL and SASL_SSL.
+--ssl-dir DIR`: SASL_PLAINTEXT and SASL_SSL (PLAIN, SCRAM-SHA-512 and
+SCRAM-SHA-256), and SSL.
 kcanary is configured with the settings librdkafka users already have
 (security.protocol, sasl.mechanisms, sasl.username, sasl.password,
 ssl.ca.location), the password as ${file:...} or ${env:...} in -F files.
@@ -11,13 +12,13 @@ ssl.ca.location), the password as ${file:...} or ${env:...} in -F files.
   acked and read back, kcanary_kafka_up 1, no anomaly of any class. The broker
   certificate (SAN IP:127.0.0.1) is signed by a CA this module makes with
   openssl; librdkafka checks the broker's name against it.
-- SCRAM-SHA-512: the listener and the credential work (confluent-kafka's
-  newer librdkafka authenticates), but librdkafka < 2.6.1 computes the SCRAM
+- SCRAM-SHA-512 and SCRAM-SHA-256, over SASL_PLAINTEXT and SASL_SSL: the
+  same healthy run. librdkafka < 2.6.1 (Debian 12's 2.0.2) computes the SCRAM
   proof over a wrong nonce, which Kafka 4.x rejects (confluentinc/librdkafka
-  #4895): with Debian 12's 2.0.2 kcanary must report that clearly, as for a
-  wrong password; with a fixed librdkafka it must run normally.
-- A wrong password: kcanary keeps running and serving for 30 s, kafka_up 0,
-  and its own "Kafka cluster unreachable" line names the SASL failure.
+  #4895); kcanary links 2.8.0 and must authenticate.
+- A wrong password (PLAIN, and SCRAM): kcanary keeps running and serving,
+  kafka_up 0, and its own "Kafka cluster unreachable" line names the SASL
+  failure.
 - The password never shows in kcanary's log (debug level, which dumps the
   effective client configs), /status, /, /metrics or --help.
 
@@ -42,7 +43,7 @@ from kcanary_proc import KCANARY, Kcanary, http_get, log
 pytestmark = pytest.mark.e2e
 
 USER = "kcanary"              # PLAIN
-SCRAM_USER = "kcanary-scram"  # SCRAM-SHA-512, the same password
+SCRAM_USER = "kcanary-scram"  # SCRAM-SHA-512 and -256, the same password
 # Distinctive, so that finding it anywhere means it leaked.
 PASSWORD = "kcZebra-S3cret-" + secrets.token_hex(6)
 WRONG_PASSWORD = "kcWrong-S3cret-" + secrets.token_hex(6)
@@ -252,30 +253,48 @@ def expect_auth_failure_reported(k, seconds):
     assert_no_leak(text, "kcanary's log")
 
 
-def test_sasl_scram_sha_512(secured, workdir):
-    """The SCRAM-SHA-512 listener and credential work (confluent-kafka's
-    librdkafka authenticates with them). kcanary with a librdkafka older than
-    2.6.1 (Debian 12: 2.0.2) cannot: Kafka 4.x rejects its SCRAM proof
-    (librdkafka #4895); it must say so, like a wrong password, and not crash.
-    With a fixed librdkafka it must simply work."""
-    from confluent_kafka.admin import AdminClient
+@pytest.mark.parametrize("mechanism", ["SCRAM-SHA-512", "SCRAM-SHA-256"])
+@pytest.mark.parametrize("protocol", ["SASL_PLAINTEXT", "SASL_SSL"])
+def test_run_over_sasl_scram(secured, workdir, mechanism, protocol):
+    """SCRAM against Kafka 4.x, as Strimzi, MSK and most self-run clusters
+    set it up: kcanary run verifies records end to end (S1-style traffic,
+    nothing lost, nothing false). librdkafka before 2.6.1 (Debian 12's
+    2.0.2) failed here (Kafka 4.x rejects its SCRAM proof, librdkafka #4895);
+    kcanary links 2.8.0, and must say so in kcanary_build_info."""
     c, d = secured
-    a = AdminClient({"bootstrap.servers": c.listener_bootstrap("sasl"),
-                     "security.protocol": "SASL_PLAINTEXT", "sasl.mechanisms": "SCRAM-SHA-512",
-                     "sasl.username": SCRAM_USER, "sasl.password": PASSWORD})
-    assert sorted(a.list_topics(timeout=20).brokers) == [1, 2, 3]
-    props = client_properties(workdir, sasl_lines(
-        "${file:%s}" % os.path.join(d, "sasl-password"), mechanism="SCRAM-SHA-512",
-        user=SCRAM_USER))
-    k = Kcanary("run", c.listener_bootstrap("sasl"), "secured-scram", workdir,
-                ["-F", props, "--rate", "20"], name="run-scram")
+    listener = {"SASL_PLAINTEXT": "sasl", "SASL_SSL": "sasl_ssl"}[protocol]
+    lines = sasl_lines("${file:%s}" % os.path.join(d, "sasl-password"), protocol=protocol,
+                       mechanism=mechanism, user=SCRAM_USER)
+    if protocol == "SASL_SSL":
+        lines.append("ssl.ca.location=" + os.path.join(d, "ssl", "ca.crt"))
+    props = client_properties(workdir, lines)
+    topic = "secured-%s-%s" % (mechanism.lower(), listener.replace("_", "-"))
+    k = Kcanary("run", c.listener_bootstrap(listener), topic, workdir,
+                ["-F", props, "--rate", "20"], name="run-" + topic)
     try:
         version = librdkafka_version(k)
         log("kcanary's librdkafka: %s" % ".".join(map(str, version)))
-        if version < (2, 6, 1):
-            expect_auth_failure_reported(k, 8)
-        else:
-            expect_healthy_run(k)
+        assert version >= (2, 6, 1), "kcanary links a librdkafka that fails SCRAM on Kafka 4.x"
+        expect_healthy_run(k)
+        assert_no_leak(k.log_text(whole=True), "kcanary's log")
+    finally:
+        rc = k.stop()
+    assert rc == 0, k.log_tail()
+
+
+def test_wrong_scram_password_is_reported(secured, workdir):
+    """A wrong SCRAM password (the SCRAM user exists): kafka_up 0 and a log
+    line naming the authentication failure, as for PLAIN."""
+    c, d = secured
+    wrong = os.path.join(workdir, "wrong-password")
+    with open(wrong, "w") as f:
+        f.write(WRONG_PASSWORD + "\n")
+    props = client_properties(workdir, sasl_lines("${file:%s}" % wrong,
+                                                  mechanism="SCRAM-SHA-512", user=SCRAM_USER))
+    k = Kcanary("run", c.listener_bootstrap("sasl"), "secured-scram-wrong-pw", workdir,
+                ["-F", props, "--rate", "20"], name="run-scram-wrong-password")
+    try:
+        expect_auth_failure_reported(k, 20)
     finally:
         rc = k.stop()
     assert rc == 0, k.log_tail()
