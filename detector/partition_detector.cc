@@ -214,13 +214,44 @@ bool PartitionDetector::HasLocation(uint64_t run_id, int64_t seq, int64_t except
 // there. If that was the offset its ack named and it is nowhere else, the
 // committed record is gone.
 void PartitionDetector::LocationRemoved(const RecordRef& old, int64_t offset) {
-  if (old.kind != RecordRef::Kind::kRecord) return;
-  Stream* s = FindStream(old.run_id);
+  LocationsRemoved(IntervalMap<RecordRef>::Run{offset, 1, old});
+}
+
+// The same for a run of records read at consecutive offsets (a truncation
+// takes many at once): one pass over the sequences and one over the reads
+// per run, not per record.
+void PartitionDetector::LocationsRemoved(const IntervalMap<RecordRef>::Run& gone) {
+  if (gone.first.kind != RecordRef::Kind::kRecord) return;
+  const uint64_t run_id = gone.first.run_id;
+  Stream* s = FindStream(run_id);
   if (s == nullptr) return;
-  const SeqInfo info = InfoOf(*s, old.seq);
-  if (info.delivery != Delivery::kPersisted || info.ack_offset != offset) return;
-  if (HasLocation(old.run_id, old.seq, -1)) return;
-  SetVerdict(old.run_id, old.seq, 1, Verdict::kLost);
+  // Sequence q was read at offset q + shift; those acked at that very offset.
+  const int64_t shift = gone.start - gone.first.seq;
+  std::vector<std::pair<int64_t, int64_t>> acked_here;  // [first seq, end seq)
+  s->seqs.ForEach(
+      gone.first.seq, gone.first.seq + gone.length, [&](const IntervalMap<SeqInfo>::Run& r) {
+        if (r.first.delivery == Delivery::kPersisted && r.first.ack_offset == r.start + shift) {
+          acked_here.emplace_back(r.start, r.end());
+        }
+      });
+  if (acked_here.empty()) return;
+  // Where the same sequences are still read (a duplicate at another offset).
+  std::vector<std::pair<int64_t, int64_t>> elsewhere;
+  reads_.ForEachRun([&](const IntervalMap<RecordRef>::Run& r) {
+    if (r.first.kind != RecordRef::Kind::kRecord || r.first.run_id != run_id) return;
+    elsewhere.emplace_back(r.first.seq, r.first.seq + r.length);
+  });
+  std::sort(elsewhere.begin(), elsewhere.end());
+  for (auto [lo, hi] : acked_here) {
+    int64_t cursor = lo;
+    for (const auto& [elo, ehi] : elsewhere) {
+      if (ehi <= cursor) continue;
+      if (elo >= hi) break;
+      if (elo > cursor) SetVerdict(run_id, cursor, elo - cursor, Verdict::kLost);
+      cursor = std::max(cursor, ehi);
+    }
+    if (cursor < hi) SetVerdict(run_id, cursor, hi - cursor, Verdict::kLost);
+  }
 }
 
 // Settles what acks say about `offset` against what the log holds there now.
@@ -298,8 +329,12 @@ void PartitionDetector::AddPending(int64_t offset, const RecordRef& acked) {
   pending_.emplace(offset, acked);
 }
 
-void PartitionDetector::RequestRewind(int64_t offset) {
-  const int64_t target = std::max(floor_, offset - options_.rewind_margin);
+void PartitionDetector::RequestRewind(int64_t offset) { RewindTo(offset - options_.rewind_margin); }
+
+// Starts a new read pass at `offset` (not below the history's floor), or
+// moves a pass not begun yet down to it.
+void PartitionDetector::RewindTo(int64_t offset) {
+  const int64_t target = std::max(floor_, offset);
   if (!awaiting_seek_) {
     ++epoch_;
     awaiting_seek_ = true;
@@ -563,6 +598,35 @@ int64_t PartitionDetector::OnOffsetOutOfRange(int64_t log_start, int64_t log_end
     return position_;
   }
   awaiting_seek_ = true;  // a stale error: resume where we were
+  return position_;
+}
+
+int64_t PartitionDetector::OnLogTruncated(int64_t divergence) {
+  if (position_ < 0) return position_;
+  const int64_t from = std::max(divergence, floor_);
+  // Reads above the position too: a re-read asked for earlier (the new
+  // leader's acks may come first) may have moved the position below them.
+  // librdkafka hands the event over in order with the partition's records,
+  // so every read held now was fetched before the divergence was found.
+  const int64_t read_end = reads_.empty() ? position_ : std::max(position_, reads_.end_key());
+  if (from >= read_end) {
+    awaiting_seek_ = true;  // the consumer stopped the partition: resume here
+    return position_;
+  }
+  // First take every truncated read out of the map, then judge them: a copy
+  // that was truncated too is no place where the record still is.
+  std::vector<IntervalMap<RecordRef>::Run> gone;
+  reads_.ForEach(from, read_end, [&](const IntervalMap<RecordRef>::Run& r) {
+    if (r.first.kind == RecordRef::Kind::kRecord) gone.push_back(r);
+  });
+  reads_.EraseRange(from, read_end - from);
+  for (const IntervalMap<RecordRef>::Run& r : gone) {
+    counts_.offset_inconsistencies += static_cast<uint64_t>(r.length);
+    LocationsRemoved(r);
+  }
+  // Acks of offsets from `from` on were learned before this pass: the
+  // re-read decides them (a different record there is their loss).
+  RewindTo(from);
   return position_;
 }
 

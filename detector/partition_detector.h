@@ -85,6 +85,16 @@ class PartitionDetector {
   /// offset to seek to; offsets skipped below log_start are expired.
   int64_t OnOffsetOutOfRange(int64_t log_start, int64_t log_end);
 
+  /// Kafka found (KIP-320) that the log diverges from what was read at
+  /// `divergence`: the leader's log no longer holds the records read at
+  /// [divergence, position()). They lose their offsets at once (a committed
+  /// record acked there and read nowhere else is lost; each offset that held
+  /// one is an offset inconsistency), and the partition is re-read from
+  /// `divergence`, which Kafka named exactly: no margin below it. Acks of
+  /// offsets not read yet are judged by that re-read. Returns the offset to
+  /// seek to. A divergence at or above the position changes nothing read.
+  int64_t OnLogTruncated(int64_t divergence);
+
   /// Set when the consumer must seek to position() before reads count again.
   bool seek_pending() const { return awaiting_seek_; }
   void OnSeekDone() { awaiting_seek_ = false; }
@@ -141,9 +151,11 @@ class PartitionDetector {
   void SettleAckAt(int64_t offset, const std::optional<RecordRef>& now, bool counted);
   void JudgeNotAt(const RecordRef& acked, const std::optional<RecordRef>& now, bool counted);
   void LocationRemoved(const RecordRef& old, int64_t offset);
+  void LocationsRemoved(const IntervalMap<RecordRef>::Run& gone);
   bool HasLocation(uint64_t run_id, int64_t seq, int64_t except_offset) const;
   void AfterAdvance(int64_t offset);
   void RequestRewind(int64_t offset);
+  void RewindTo(int64_t offset);
   void AddPending(int64_t offset, const RecordRef& acked);
 
   void ApplyPersisted(Stream& s, uint64_t run_id, int64_t first, int64_t count, int64_t offset);

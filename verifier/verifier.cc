@@ -197,6 +197,7 @@ void Verifier::CollectBatch(std::vector<Received>& batch) {
 void Verifier::ProcessBatch(const std::vector<Received>& batch) {
   std::set<int32_t> touched;
   std::set<int32_t> out_of_range;
+  std::map<int32_t, LogTruncation> truncated;
   std::vector<std::pair<double, double>> latencies;  // (latency, read at)
   {
     auto lock = hub_->Lock();
@@ -206,8 +207,15 @@ void Verifier::ProcessBatch(const std::vector<Received>& batch) {
       const int32_t partition = msg->partition;
       if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
       if (msg->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
+          msg->err == RD_KAFKA_RESP_ERR__LOG_TRUNCATION ||
           msg->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
-        out_of_range.insert(partition);
+        // KIP-320: a divergence Kafka named is a truncation event; any other
+        // stopped position is judged against the watermarks.
+        if (std::optional<LogTruncation> t = ParseLogTruncation(rd_kafka_message_errstr(msg))) {
+          truncated[partition] = *t;
+        } else {
+          out_of_range.insert(partition);
+        }
         continue;
       }
       if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -233,6 +241,11 @@ void Verifier::ProcessBatch(const std::vector<Received>& batch) {
     }
   }
   metrics_->FirstReads(latencies);
+  for (const auto& [partition, truncation] : truncated) {
+    HandleTruncation(partition, truncation);
+    out_of_range.erase(partition);
+    touched.insert(partition);
+  }
   for (int32_t partition : out_of_range) {
     HandleOutOfRange(partition);
     touched.insert(partition);
@@ -257,6 +270,17 @@ void Verifier::HandleOutOfRange(int32_t partition) {
     const int64_t to = d.OnOffsetOutOfRange(w->low, w->high);
     spdlog::warn("verifier: {}/{} position {} outside the log [{}, {}): continuing at {}",
                  options_.topic, partition, from, w->low, w->high, to);
+  });
+}
+
+void Verifier::HandleTruncation(int32_t partition, const LogTruncation& t) {
+  hub_->With(partition, [&](PartitionDetector& d) {
+    const int64_t read_to = d.position();
+    const int64_t to = d.OnLogTruncated(t.divergence);
+    spdlog::warn(
+        "verifier: {}/{}: Kafka reports the log truncated at offset {} (leader now broker {}): "
+        "records read at [{}, {}) are gone from it; re-reading from {}",
+        options_.topic, partition, t.divergence, t.broker, t.divergence, read_to, to);
   });
 }
 

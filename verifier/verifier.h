@@ -7,7 +7,9 @@
 // resumes from its own stored positions, so a kill -9 at any moment neither
 // loses a receipt nor counts one twice. The consumer runs with
 // auto.offset.reset=error: a position that falls off the log is classified
-// (expired below the log start, truncated above its end), never skipped.
+// (expired below the log start, truncated above its end), never skipped; a
+// divergence that librdkafka's leader-epoch validation (KIP-320) finds after
+// a leader change is handed to the detector as a truncation event.
 //
 // Threading: Run() owns the consumer. handle() may be used concurrently for
 // metadata requests; lag() from any thread.
@@ -24,6 +26,7 @@
 
 #include "common/config/config.h"
 #include "common/kafka/kafka_client.h"
+#include "common/kafka/log_truncation.h"
 #include "common/metrics/metrics.h"
 #include "common/status.h"
 #include "common/store/state_keys.h"
@@ -86,6 +89,7 @@ class Verifier {
   void CollectBatch(std::vector<Received>& batch);
   void ProcessBatch(const std::vector<Received>& batch);
   void HandleOutOfRange(int32_t partition);
+  void HandleTruncation(int32_t partition, const LogTruncation& truncation);
   bool StoreStates(const std::set<int32_t>& partitions);
   /// Stores the touched partitions' states and notes their positions for
   /// the next commit (nothing is noted if the store failed).

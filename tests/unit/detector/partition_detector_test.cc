@@ -45,6 +45,19 @@ class DetectorTest : public ::testing::Test {
       d_.OnOutcome(run, first_seq + i, 1, Acked(first_offset + i));
     }
   }
+  // A consumer reading `log` (the seq at each offset) from the position on,
+  // performing every seek asked for, until it has read to the end.
+  void ReadLogAsConsumer(const std::vector<int64_t>& log) {
+    for (int pass = 0; pass < 10; ++pass) {
+      if (d_.seek_pending()) d_.OnSeekDone();
+      bool stopped = false;
+      for (int64_t o = d_.position(); o < static_cast<int64_t>(log.size()) && !stopped; ++o) {
+        stopped = d_.OnRecord(o, kRun, log[o]).ignored;
+      }
+      if (!d_.seek_pending()) return;
+    }
+    FAIL() << "the detector kept asking for re-reads";
+  }
   // The consumer performs the seek the detector asked for.
   void Seek() {
     ASSERT_TRUE(d_.seek_pending());
@@ -172,6 +185,128 @@ TEST_F(DetectorTest, TruncationBelowPositionFoundOnOutOfRange) {
   AckRange(85, 15, 105);
   EXPECT_EQ(c().lost, 20u);
   EXPECT_EQ(c().received, 120u);
+}
+
+// KIP-320: the consumer's leader-epoch validation names the divergence
+// point (offset 80) right after the election of the stale replica. The
+// records read at 80-99 are lost at once, before anything is re-read, and
+// the re-read starts at 80 exactly.
+TEST_F(DetectorTest, TruncationEventLosesTheReadRecordsAtOnce) {
+  AckRange(0, 100, 1);
+  ReadRange(0, 100, 1);
+  EXPECT_EQ(d_.OnLogTruncated(80), 80);
+  EXPECT_EQ(c().lost, 20u);  // seqs 81-100
+  EXPECT_EQ(c().offset_inconsistencies, 20u);
+  Seek();
+  EXPECT_EQ(d_.position(), 80);
+  ReadRange(80, 20, 101);  // what the new leader holds there now
+  AckRange(80, 20, 101);
+  EXPECT_EQ(c().lost, 20u);
+  EXPECT_EQ(c().offset_inconsistencies, 20u);
+  EXPECT_EQ(c().received, 120u);
+  EXPECT_EQ(c().duplicated + c().reordered + c().unexpected, 0u);
+  EXPECT_EQ(d_.Unseen(), 0);
+  EXPECT_EQ(d_.PendingChecks(), 0u);
+}
+
+// The new leader's acks can reach the detector before the consumer's
+// validation does: they name the same offsets as the truncated reads. The
+// records they name are in the log, and must end verified.
+TEST_F(DetectorTest, TruncationEventAfterTheNewLeadersAcks) {
+  AckRange(0, 100, 1);
+  ReadRange(0, 100, 1);
+  AckRange(80, 20, 101);  // disagree with the reads at 80-99: a rewind is asked for
+  d_.OnLogTruncated(80);
+  EXPECT_EQ(c().lost, 20u);
+  Seek();
+  EXPECT_EQ(d_.position(), 70);  // the earlier request's margin still applies
+  ReadRange(70, 10, 71);
+  ReadRange(80, 20, 101);
+  EXPECT_EQ(c().lost, 20u);
+  EXPECT_EQ(c().offset_inconsistencies, 20u);
+  EXPECT_EQ(c().received, 120u);
+  EXPECT_EQ(d_.Unseen(), 0);
+  EXPECT_EQ(d_.PendingChecks(), 0u);
+}
+
+// Acked records the verifier had not read yet when the log was truncated
+// (offsets 100-109) are judged by the re-read: the new log holds other
+// records there.
+TEST_F(DetectorTest, TruncationEventThenAcksAheadOfTheReadsAreJudgedByTheReRead) {
+  AckRange(0, 110, 0);
+  ReadRange(0, 100, 0);
+  d_.OnLogTruncated(80);
+  EXPECT_EQ(c().lost, 20u);
+  EXPECT_EQ(d_.Unseen(), 10);  // not provable until the log reaches them
+  Seek();
+  ReadRange(80, 30, 110);  // seqs 110-139 at 80-109
+  AckRange(80, 30, 110);
+  EXPECT_EQ(c().lost, 30u);
+  EXPECT_EQ(c().offset_inconsistencies, 30u);
+  EXPECT_EQ(d_.Unseen(), 0);
+  EXPECT_EQ(d_.PendingChecks(), 0u);
+}
+
+// Only committed records are lost: read records whose outcome is not known
+// yet lose their place but no verdict; a late ack naming a truncated offset
+// is then proven by re-reading it.
+TEST_F(DetectorTest, TruncationEventJudgesUnackedReadsWhenTheirAckArrives) {
+  AckRange(0, 90, 0);
+  ReadRange(0, 100, 0);  // seqs 90-99 read, outcome unknown
+  d_.OnLogTruncated(80);
+  EXPECT_EQ(c().lost, 10u);  // seqs 80-89
+  // The log from then on: seqs 0-79 at 0-79, seqs 100-129 at 80-109.
+  std::vector<int64_t> log(110);
+  for (int64_t o = 0; o < 110; ++o) log[o] = o < 80 ? o : o + 20;
+  ReadLogAsConsumer(log);
+  AckRange(90, 10, 90);  // the old leader's late reports for seqs 90-99
+  ReadLogAsConsumer(log);
+  EXPECT_EQ(c().lost, 20u);
+  EXPECT_EQ(c().received, 130u);
+  EXPECT_EQ(d_.Unseen(), 0);
+  EXPECT_EQ(d_.PendingChecks(), 0u);
+}
+
+// A record written twice (a non-idempotent retry: offset 50, then 85, acked
+// at 85) is still in the log when 85 is truncated: not lost.
+TEST_F(DetectorTest, TruncationEventSparesARecordReadElsewhere) {
+  AckRange(0, 50, 0);
+  ReadRange(0, 51, 0);  // seq 50 at offset 50, its first write
+  ReadRange(51, 34, 51);
+  d_.OnRecord(85, kRun, 50);  // the retry's copy
+  d_.OnOutcome(kRun, 50, 1, Acked(85));
+  AckRange(51, 34, 51);
+  EXPECT_EQ(c().duplicated, 1u);
+  d_.OnLogTruncated(80);
+  EXPECT_EQ(c().lost, 5u);  // seqs 80-84; seq 50 is still at offset 50
+  EXPECT_EQ(c().offset_inconsistencies, 6u);
+}
+
+TEST_F(DetectorTest, TruncationEventAtOrAboveThePositionChangesNothing) {
+  AckRange(0, 50, 0);
+  ReadRange(0, 50, 0);
+  EXPECT_EQ(d_.OnLogTruncated(50), 50);
+  EXPECT_EQ(d_.OnLogTruncated(70), 50);
+  Seek();  // the consumer stopped the partition: it resumes where it was
+  ReadRange(50, 10, 50);
+  AckRange(50, 10, 50);
+  ExpectNoAnomaly(c());
+  EXPECT_EQ(c().received, 60u);
+}
+
+// A truncation of many records costs one pass per run of reads, not per
+// record: 10^6 records read, then the log truncated at 0.
+TEST(DetectorTruncationTest, LargeTruncationIsOneStep) {
+  PartitionDetector d(0, DetectorOptions{});
+  d.StartAt(0);
+  constexpr int64_t kRecords = 1'000'000;
+  d.OnOutcome(kRun, 0, kRecords, Acked(0));
+  for (int64_t i = 0; i < kRecords; ++i) d.OnRecord(i, kRun, i);
+  d.OnLogTruncated(0);
+  EXPECT_EQ(d.counts().lost, static_cast<uint64_t>(kRecords));
+  EXPECT_EQ(d.counts().offset_inconsistencies, static_cast<uint64_t>(kRecords));
+  EXPECT_EQ(d.position(), 0);
+  EXPECT_LE(d.ReadRuns(), 1u);
 }
 
 TEST_F(DetectorTest, ExpiredBeforeRead) {
