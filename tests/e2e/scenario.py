@@ -21,6 +21,7 @@ import collections
 import json
 import os
 import re
+import threading
 import time
 
 import ground_truth as gt
@@ -343,6 +344,50 @@ def unclean_election_fault(s, cluster):
     log("S2: broker 1 back (truncated), ISR full")
     time.sleep(3)
     return at
+
+
+class LossWatch:
+    """Polls the verifier's /metrics every 0.1 s in a thread and keeps the
+    wall time (time.time()) at which kcanary_messages_lost_total of the topic
+    first reached each new value: how soon a loss is counted, and how soon
+    all of it."""
+
+    def __init__(self, verifier, topic):
+        self.steps = []  # [(time, lost)], lost increasing
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(verifier, topic), daemon=True)
+        self._thread.start()
+
+    def _run(self, verifier, topic):
+        while not self._stop.is_set():
+            try:
+                lost = verifier.total("kcanary_messages_lost_total", topic=topic)
+                if lost > (self.steps[-1][1] if self.steps else 0):
+                    self.steps.append((time.time(), lost))
+            except Exception:
+                pass
+            self._stop.wait(0.1)
+
+    @property
+    def first_counted(self):
+        return self.steps[0][0] if self.steps else None
+
+    def reached(self, n):
+        """When the count first reached n (None if it never did)."""
+        return next((t for t, lost in self.steps if lost >= n), None)
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(5)
+
+    def describe(self, since, total):
+        """One line: the first count and the count of `total` records, in
+        seconds after `since`."""
+        first, full = self.first_counted, self.reached(total)
+        if first is None:
+            return "kcanary's count was not seen by the 0.1 s poller"
+        return "first lost counted %.1f s, all %d (= ground truth) %s after the election" % (
+            first - since, total, "%.1f s" % (full - since) if full else "never")
 
 
 def assert_s2_outcome(s, kc, truth):

@@ -23,8 +23,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
-import time
 
 import pytest
 
@@ -32,7 +30,7 @@ import report
 from cluster import ClusterError, wait_for
 from kcanary_proc import log
 from monitoring import MonitoringStack, find_binary
-from scenario import (S2_CANARY_ARGS, S2_TOPIC_CONFIGS, assert_s2_outcome,
+from scenario import (S2_CANARY_ARGS, S2_TOPIC_CONFIGS, LossWatch, assert_s2_outcome,
                       unclean_election_fault, unique_topic)
 
 pytestmark = pytest.mark.e2e
@@ -58,31 +56,6 @@ def monitoring_bins():
     if not (find_binary("prometheus") and
             find_binary("prometheus-alertmanager", "alertmanager")):
         pytest.skip("needs prometheus and prometheus-alertmanager (scripts/install-deps.sh)")
-
-
-class LossWatch:
-    """Polls the verifier's /metrics every 0.1 s in a thread: the wall time at
-    which kcanary_messages_lost_total of the topic first went above 0."""
-
-    def __init__(self, verifier, topic):
-        self.first_counted = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(verifier, topic), daemon=True)
-        self._thread.start()
-
-    def _run(self, verifier, topic):
-        while not self._stop.is_set():
-            try:
-                if verifier.total("kcanary_messages_lost_total", topic=topic) > 0:
-                    self.first_counted = time.time()
-                    return
-            except Exception:
-                pass
-            self._stop.wait(0.1)
-
-    def stop(self):
-        self._stop.set()
-        self._thread.join(5)
 
 
 def firing(notifications, alertname, **labels):
