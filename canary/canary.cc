@@ -240,7 +240,7 @@ void Canary::Run(const std::atomic<bool>& stop) {
       Tick(now, interval);
     }
     // Serves delivery reports until the next round (returns early on each).
-    // librdkafka 2.0.2 sends each partition's batch in a request of its own,
+    // librdkafka (2.8.0 as 2.0.2) sends each partition's batch in a request of its own,
     // so a round's reports arrive one response at a time over a few
     // milliseconds: after a wait, the rest are gathered (hand_over.h).
     const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_round_ - Clock::now());
@@ -366,7 +366,9 @@ void Canary::OnDelivery(const rd_kafka_message_t* msg) {
   switch (rd_kafka_message_status(msg)) {
     case RD_KAFKA_MSG_STATUS_PERSISTED:
       outcome.status = Delivery::kPersisted;
-      outcome.offset = msg->offset;
+      // A report with an error carries an offset librdkafka made up (its
+      // failed batches count -1001, -1000, ...): committed, place unknown.
+      outcome.offset = msg->err == RD_KAFKA_RESP_ERR_NO_ERROR ? msg->offset : -1;
       break;
     case RD_KAFKA_MSG_STATUS_NOT_PERSISTED:
       outcome.status = Delivery::kNotPersisted;

@@ -13,8 +13,8 @@
 // Many partitions stretch a round further, up to 2 s: sending to a partition
 // whose queue is empty costs about 200 us of CPU however few records go,
 // across librdkafka's threads (a broker-thread wake-up, a delivery report, a
-// fetch response that reads it back). librdkafka 2.0.2 sends each
-// partition's batch in a produce request of its own, and a broker answers a
+// fetch response that reads it back). librdkafka (2.0.2, and 2.8.0 still)
+// sends each partition's batch in a produce request of its own, and a broker answers a
 // connection's requests one at a time (acks=all: each after replication), so
 // a round's records come back to the verifier in a fetch response per
 // partition. Measured on the real 3-broker cluster at 64 partitions x 10

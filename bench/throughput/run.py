@@ -257,10 +257,11 @@ def one_run(platform, bootstrap, topics, args, run, workdir):
     # readers get the same shorter wait there; real Kafka answers as soon as
     # data arrives, so it keeps the defaults.
     fetch = ["-X", "fetch.wait.max.ms=10"] if platform == "mock" else []
-    # librdkafka 2.0.2 stops fetching once the application has 100,000
-    # messages (or 64 MiB) waiting, and fetches again only about a second
-    # later, however soon the queue drains (librdkafka 2.4 made that pause
-    # fetch.queue.backoff.ms). A reader slower than its fetcher then reads at
+    # librdkafka stops fetching once the application has 100,000 messages
+    # (or 64 MiB) waiting, and fetches again only about a second later,
+    # however soon the queue drains (2.0.2 always; 2.4 made that pause
+    # fetch.queue.backoff.ms, still 1 s by default in 2.8.0, which 2.0.2
+    # would refuse as unknown: the thresholds work in both). A reader slower than its fetcher then reads at
     # the pause's pace, not its own: both readers swung between 180,000 and
     # 520,000 records/s on the same data. Lifting the thresholds measures
     # each reader's own speed. (kcanary keeps librdkafka's defaults: its

@@ -24,7 +24,7 @@ std::string_view CommandName(Command command) {
 }
 
 Properties Config::ProducerConfig() const {
-  // librdkafka 2.0.2 defaults to enable.idempotence=false; without it a retry
+  // librdkafka defaults to enable.idempotence=false (2.8.0 as 2.0.2); without it a retry
   // can duplicate or reorder records, which the detector would then report.
   // message.timeout.ms keeps librdkafka's default on purpose.
   Properties props = {

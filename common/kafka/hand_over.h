@@ -4,7 +4,7 @@
 // librdkafka queues the results of one broker response partition by
 // partition, and every enqueue wakes a thread waiting on the queue. What a
 // canary round sends arrives over a few milliseconds besides: librdkafka
-// 2.0.2 sends each partition's batch in a produce request of its own (64
+// (2.0.2, and 2.8.0 still) sends each partition's batch in a produce request of its own (64
 // requests a second at 64 partitions), so both the canary's delivery reports
 // and the fetch responses that carry those records back come one request at
 // a time. A thread that took them as they came was woken about 100 times a

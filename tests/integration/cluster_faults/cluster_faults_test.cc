@@ -103,7 +103,8 @@ TEST_F(ClusterFaultTest, BrokerDownUpAndLeaderMovesCauseNoFalseAnomaly) {
   EXPECT_TRUE(total.invalid.empty()) << Describe(total);
 
   // Duplicates and reorders are judged against the log: the mock does not
-  // de-duplicate a retried idempotent batch (a real broker does), so a retry
+  // de-duplicate a retried idempotent batch (a real broker does; 2.8.0's mock
+  // only a transactional producer's), so a retry
   // after a lost response can really leave a record twice in the log. The
   // detector must report exactly what the log holds, no more.
   const Expected truth = CheckAgainstGroundTruth(
