@@ -29,6 +29,15 @@ def _out(cmd, stderr=False):
     return text if r.returncode == 0 and text else None
 
 
+def linked_librdkafka():
+    """The librdkafka linked into the kcanary binary the benchmarks run
+    (KCANARY_BIN, else build/app/kcanary): `kcanary --version` names it, as
+    it is linked statically (deps/librdkafka.pin)."""
+    binary = os.environ.get("KCANARY_BIN") or os.path.join(REPO, "build", "app", "kcanary")
+    m = re.search(r"\(librdkafka ([^)]+)\)", _out([binary, "--version"]) or "")
+    return m.group(1) if m else None
+
+
 def machine_info(kafka_version=None):
     """nproc, CPU model, memory, kernel, librdkafka, Java, the kcanary commit
     and the load average at the time of the call (how busy the machine was)."""
@@ -40,8 +49,7 @@ def machine_info(kafka_version=None):
         "cpu_model": cpu.group(1).strip() if cpu else None,
         "memory_gib": round(int(mem.group(1)) / 1024 / 1024, 1) if mem else None,
         "kernel": platform.release(),
-        "librdkafka": (_out(["pkg-config", "--modversion", "rdkafka"]) or
-                       _out(["dpkg-query", "-W", "-f", "${Version}", "librdkafka1"])),
+        "librdkafka": linked_librdkafka(),
         "java": java.splitlines()[0] if java else None,
         "python": platform.python_version(),
         "kcanary_commit": _out(["git", "-C", REPO, "rev-parse", "--short", "HEAD"]),
