@@ -209,19 +209,22 @@ def test_run_over_ssl_trusting_the_test_ca(secured, workdir):
     assert rc == 0, k.log_tail()
 
 
-def test_wrong_sasl_password_is_reported_not_a_crash(secured, workdir):
-    """A wrong password: kcanary stays up and serving for 30 s, ready (its
-    own health), kcanary_kafka_up 0, and its own 'Kafka cluster unreachable'
-    line names the SASL authentication failure."""
+@pytest.mark.parametrize("mechanism,user,seconds", [("PLAIN", USER, 30),
+                                                     ("SCRAM-SHA-512", SCRAM_USER, 20)])
+def test_wrong_sasl_password_is_reported_not_a_crash(secured, workdir, mechanism, user, seconds):
+    """A wrong password, for a PLAIN and for a SCRAM user: kcanary stays up
+    and serving, ready (its own health), kcanary_kafka_up 0, and its own
+    'Kafka cluster unreachable' line names the SASL authentication failure."""
     c, d = secured
     wrong = os.path.join(workdir, "wrong-password")
     with open(wrong, "w") as f:
         f.write(WRONG_PASSWORD + "\n")
-    props = client_properties(workdir, sasl_lines("${file:%s}" % wrong))
-    k = Kcanary("run", c.listener_bootstrap("sasl"), "secured-wrong-pw", workdir,
-                ["-F", props, "--rate", "20"], name="run-wrong-password")
+    props = client_properties(workdir, sasl_lines("${file:%s}" % wrong, mechanism=mechanism,
+                                                  user=user))
+    k = Kcanary("run", c.listener_bootstrap("sasl"), "secured-wrong-pw-" + mechanism.lower(),
+                workdir, ["-F", props, "--rate", "20"], name="run-wrong-password")
     try:
-        expect_auth_failure_reported(k, 30)
+        expect_auth_failure_reported(k, seconds)
     finally:
         rc = k.stop()
     assert rc == 0, k.log_tail()
@@ -277,24 +280,6 @@ def test_run_over_sasl_scram(secured, workdir, mechanism, protocol):
         assert version >= (2, 6, 1), "kcanary links a librdkafka that fails SCRAM on Kafka 4.x"
         expect_healthy_run(k)
         assert_no_leak(k.log_text(whole=True), "kcanary's log")
-    finally:
-        rc = k.stop()
-    assert rc == 0, k.log_tail()
-
-
-def test_wrong_scram_password_is_reported(secured, workdir):
-    """A wrong SCRAM password (the SCRAM user exists): kafka_up 0 and a log
-    line naming the authentication failure, as for PLAIN."""
-    c, d = secured
-    wrong = os.path.join(workdir, "wrong-password")
-    with open(wrong, "w") as f:
-        f.write(WRONG_PASSWORD + "\n")
-    props = client_properties(workdir, sasl_lines("${file:%s}" % wrong,
-                                                  mechanism="SCRAM-SHA-512", user=SCRAM_USER))
-    k = Kcanary("run", c.listener_bootstrap("sasl"), "secured-scram-wrong-pw", workdir,
-                ["-F", props, "--rate", "20"], name="run-scram-wrong-password")
-    try:
-        expect_auth_failure_reported(k, 20)
     finally:
         rc = k.stop()
     assert rc == 0, k.log_tail()
