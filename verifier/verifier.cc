@@ -275,12 +275,11 @@ void Verifier::HandleOutOfRange(int32_t partition) {
 
 void Verifier::HandleTruncation(int32_t partition, const LogTruncation& t) {
   hub_->With(partition, [&](PartitionDetector& d) {
-    const int64_t read_to = d.position();
     const int64_t to = d.OnLogTruncated(t.divergence);
     spdlog::warn(
         "verifier: {}/{}: Kafka reports the log truncated at offset {} (leader now broker {}): "
         "records read at [{}, {}) are gone from it; re-reading from {}",
-        options_.topic, partition, t.divergence, t.broker, t.divergence, read_to, to);
+        options_.topic, partition, t.divergence, t.broker, t.divergence, t.position, to);
   });
 }
 
