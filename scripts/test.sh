@@ -22,6 +22,8 @@ bash tests/alerts/run.sh
 bash tests/dashboards/run.sh
 echo "== deployment: Debian package, systemd unit, Kubernetes manifests"
 KCANARY_BUILD_DIR="$build" bash tests/deploy/run.sh
+echo "== librdkafka: the pin is enforced"
+bash tests/deps/run.sh
 echo "== lint (yamllint, shellcheck)"
 bash tests/lint/run.sh
 echo "== ground-truth checker"
