@@ -18,9 +18,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The pin is data (KEY=value lines), read here, never run.
 pin=deps/librdkafka.pin
-# shellcheck source=../deps/librdkafka.pin
-. "$pin"
+pinned() {
+  local v
+  v=$(sed -n "s/^$1=//p" "$pin")
+  [ -n "$v" ] || { echo "build-librdkafka: $pin has no $1" >&2; exit 1; }
+  echo "$v"
+}
+LIBRDKAFKA_SUITE=$(pinned LIBRDKAFKA_SUITE)
+LIBRDKAFKA_DEBIAN_VERSION=$(pinned LIBRDKAFKA_DEBIAN_VERSION)
+LIBRDKAFKA_VERSION=$(pinned LIBRDKAFKA_VERSION)
+LIBRDKAFKA_SHA256_DSC=$(pinned LIBRDKAFKA_SHA256_DSC)
+LIBRDKAFKA_SHA256_ORIG=$(pinned LIBRDKAFKA_SHA256_ORIG)
+LIBRDKAFKA_SHA256_DEBIAN=$(pinned LIBRDKAFKA_SHA256_DEBIAN)
 deps_dir="${KCANARY_DEPS_DIR:-${HOME:?}/.cache/kcanary}"
 prefix="$deps_dir/librdkafka-$LIBRDKAFKA_DEBIAN_VERSION"
 # The stamp names the pinned sums: a changed pin rebuilds.
@@ -49,7 +60,8 @@ trap 'rm -rf "$work"' EXIT
 # KCANARY_DEBIAN_MIRROR names another: the suite is fetched from there.
 mirror="${KCANARY_DEBIAN_MIRROR:-}"
 if [ -z "$mirror" ]; then
-  codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+  codename=$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release)
+  # shellcheck disable=SC2016  # $(...) here is apt's format syntax, not the shell's
   mirror=$(apt-get indextargets --format '$(REPO_URI) $(CODENAME) $(COMPONENT)' 2>/dev/null |
     awk -v c="$codename" '$2 == c && $3 == "main" {print $1; exit}')
 fi
