@@ -1,7 +1,7 @@
 # librdkafka, linked statically into kcanary: the version pinned in
 # deps/librdkafka.pin, built from Debian's source package by
 # scripts/build-librdkafka.sh into a cache outside the build tree (the first
-# configure on a machine builds it, ~40 s; later ones find it). Defines
+# configure on a machine builds it, ~35 s; later ones find it). Defines
 # kcanary::rdkafka: librdkafka.a, then the shared system libraries it needs.
 set(_kcanary_rdkafka_script "${CMAKE_CURRENT_SOURCE_DIR}/scripts/build-librdkafka.sh")
 set(_kcanary_rdkafka_pin "${CMAKE_CURRENT_SOURCE_DIR}/deps/librdkafka.pin")
