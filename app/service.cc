@@ -20,6 +20,12 @@
 namespace kcanary {
 namespace {
 
+// The longest Kafka call the housekeeping thread makes (cluster probe,
+// durability audit). A stop joins that thread, so this is also how long a
+// stop may wait for it: librdkafka 2.8.0 answers a DescribeConfigs it cannot
+// route (no controller known, e.g. on its mock cluster) only at the timeout.
+constexpr int kHousekeepingCallMs = 2000;
+
 // Named as `top -H` and /proc/PID/task/*/comm show them, next to
 // librdkafka's rdk:* threads (at most 15 characters).
 void NameThisThread(const char* name) { pthread_setname_np(pthread_self(), name); }
@@ -327,7 +333,7 @@ bool Service::ServedWithin(std::chrono::seconds window) const {
 void Service::ProbeCluster() {
   rd_kafka_t* rk = admin_.get();
   if (rk == nullptr) return;
-  StatusOr<TopicInfo> info = DescribeTopic(rk, config_.topic, 2000);
+  StatusOr<TopicInfo> info = DescribeTopic(rk, config_.topic, kHousekeepingCallMs);
   rd_kafka_poll(rk, 0);  // the client's error events, into admin_errors_
   // One broker hung (SIGSTOP, GC pause) times metadata requests out while the
   // others serve on, and librdkafka may send probe after probe to it. So
@@ -354,7 +360,8 @@ void Service::ProbeCluster() {
   metrics_->SetKafkaUp(up);
   if (topic_manager_ && probe_answered) {
     if (topic_manager_->Reconcile(rk, info).ok() && !info.ok()) {
-      info = DescribeTopic(rk, config_.topic, 2000);  // just created: export its coverage
+      // just created: export its coverage
+      info = DescribeTopic(rk, config_.topic, kHousekeepingCallMs);
     }
   }
   if (!info.ok()) return;
@@ -379,7 +386,7 @@ void Service::ProbeCluster() {
 // reported as failing, and the outcome says so: it is retried soon.
 audit::AuditOutcome Service::AuditConfig() {
   // The roles take no --topics: this judges the canary topic alone.
-  StatusOr<audit::AuditInput> input = GatherAuditInput(admin_.get(), config_, 5000);
+  StatusOr<audit::AuditInput> input = GatherAuditInput(admin_.get(), config_, kHousekeepingCallMs);
   if (!input.ok()) {
     spdlog::debug("durability audit skipped: {}", input.status().message());
     return audit::AuditOutcome::kNothingToJudge;
