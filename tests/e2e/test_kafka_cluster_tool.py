@@ -97,7 +97,10 @@ def test_secured_listener_options_are_checked_and_rendered(tmp_path):
     assert tool.client_listeners(True, "d") == ["sasl", "ssl", "sasl_ssl"]
     p = tool.listener_properties(["sasl", "ssl", "sasl_ssl"], [("s", "pw1")], [("alice", "pw2")],
                                  "/x")
-    assert p["listener.name.sasl.sasl.enabled.mechanisms"] == "SCRAM-SHA-512,PLAIN"
+    assert p["listener.name.sasl.sasl.enabled.mechanisms"] == "SCRAM-SHA-512,SCRAM-SHA-256,PLAIN"
+    for mech in ("scram-sha-512", "scram-sha-256"):
+        assert p["listener.name.sasl.%s.sasl.jaas.config" % mech] == (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required;")
     assert p["listener.name.sasl_ssl.plain.sasl.jaas.config"] == (
         'org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="pw2";')
     assert "pw1" not in "".join(p.values())  # SCRAM users are made at format time
